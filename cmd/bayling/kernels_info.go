@@ -1,5 +1,6 @@
 package main
 
-// kernelSet names the active kernel set; internal/kernels replaces this with
-// its runtime CPU dispatch report.
-func kernelSet() string { return "go (plain)" }
+import "github.com/bayling-go/bayling/internal/kernels"
+
+// kernelSet names the kernel set chosen by runtime CPU dispatch.
+func kernelSet() string { return kernels.Active() }

@@ -1,0 +1,211 @@
+// Package kernels holds the hot loops of inference: matrix-vector and
+// matrix-matrix products over quantized and float weights, normalisation,
+// rotary embeddings, softmax, SiLU and attention, plus the worker pool that
+// spreads them over cores.
+//
+// Every kernel has a plain-Go version (the *Generic functions, always
+// compiled) and, on amd64 built with GOEXPERIMENT=simd, SIMD versions chosen
+// at start-up from the CPU's features. Active reports which set is in use.
+package kernels
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/bayling-go/bayling/internal/tensor"
+)
+
+// Mat is a row-major weight matrix: Rows rows of Cols elements of Type, each
+// row stored as Cols/Type.BlockElems() blocks, rows contiguous.
+type Mat struct {
+	Type       tensor.DType
+	Rows, Cols int
+	Data       []byte
+}
+
+// Supported reports whether MatVec/MatMul handle weights of type t.
+func Supported(t tensor.DType) bool {
+	switch t {
+	case tensor.F32, tensor.F16, tensor.BF16, tensor.Q8_0, tensor.Q4_0, tensor.Q4_K, tensor.Q6_K:
+		return true
+	}
+	return false
+}
+
+// Validate checks that m's type is supported and Data holds exactly Rows rows.
+// Loaders call it once; the kernels themselves panic on a bad Mat because that
+// is a programming error by then.
+func (m Mat) Validate() error {
+	if !Supported(m.Type) {
+		return fmt.Errorf("kernels: no matmul kernel for %v weights", m.Type)
+	}
+	if m.Rows <= 0 || m.Cols <= 0 {
+		return fmt.Errorf("kernels: bad shape %dx%d", m.Rows, m.Cols)
+	}
+	rb, err := m.Type.RowBytes(m.Cols)
+	if err != nil {
+		return fmt.Errorf("kernels: %w", err)
+	}
+	if len(m.Data) != rb*m.Rows {
+		return fmt.Errorf("kernels: %v %dx%d needs %d bytes, have %d", m.Type, m.Rows, m.Cols, rb*m.Rows, len(m.Data))
+	}
+	return nil
+}
+
+func (m Mat) rowBytes() int { return m.Cols / m.Type.BlockElems() * m.Type.BlockBytes() }
+
+func (m Mat) check(x []float32, n int) {
+	if err := m.Validate(); err != nil {
+		panic(err)
+	}
+	if len(x) < n*m.Cols {
+		panic(fmt.Sprintf("kernels: input has %d floats, need %d×%d", len(x), n, m.Cols))
+	}
+}
+
+// actKind says how the input vector is prepared for a weight type.
+func actBlock(t tensor.DType) int {
+	switch t {
+	case tensor.Q8_0, tensor.Q4_0:
+		return qk8
+	case tensor.Q4_K, tensor.Q6_K:
+		return qkK
+	}
+	return 0
+}
+
+// scratch holds the quantized activations for one call.
+type scratch struct {
+	acts []q8Act // one per input row
+}
+
+// prepare quantizes the n input rows if m's type needs it.
+func (s *scratch) prepare(m Mat, x []float32, n int) {
+	if actBlock(m.Type) == 0 {
+		return
+	}
+	s.reserve(m, n)
+	s.quantRange(m, x, 0, n)
+}
+
+// reserve sizes the activation buffers for n inputs of m.Cols.
+func (s *scratch) reserve(m Mat, n int) {
+	if cap(s.acts) < n {
+		s.acts = append(s.acts[:cap(s.acts)], make([]q8Act, n-cap(s.acts))...)
+	}
+	s.acts = s.acts[:n]
+	for j := range s.acts {
+		s.acts[j].resize(m.Cols, actBlock(m.Type))
+	}
+}
+
+// quantRange quantizes inputs [j0,j1) into the reserved buffers.
+func (s *scratch) quantRange(m Mat, x []float32, j0, j1 int) {
+	for j := j0; j < j1; j++ {
+		xr := x[j*m.Cols : (j+1)*m.Cols]
+		if actBlock(m.Type) == qk8 {
+			quantizeQ8_0(&s.acts[j], xr)
+		} else {
+			quantizeQ8_K(&s.acts[j], xr)
+		}
+	}
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// MatVec computes dst[r] = row_r(m) · x on the calling goroutine.
+func MatVec(dst []float32, m Mat, x []float32) {
+	MatMul(dst, m, x, 1)
+}
+
+// MatMul computes dst[j*Rows+r] = row_r(m) · x[j*Cols:(j+1)*Cols] for j < n:
+// x is n×Cols and dst n×Rows, both row-major.
+func MatMul(dst []float32, m Mat, x []float32, n int) {
+	m.check(x, n)
+	if len(dst) < n*m.Rows {
+		panic(fmt.Sprintf("kernels: output has %d floats, need %d×%d", len(dst), n, m.Rows))
+	}
+	warnFallback()
+	s := scratchPool.Get().(*scratch)
+	s.prepare(m, x, n)
+	active.rows(dst, m, x, n, s.acts, 0, m.Rows)
+	scratchPool.Put(s)
+}
+
+// kernelSet is one implementation of every hot loop; generic and SIMD sets
+// share this shape so tests can run both in one binary.
+type kernelSet struct {
+	name string
+	// rows computes output rows [r0,r1) of MatMul for all n inputs.
+	rows func(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int)
+	dot  func(a, b []float32) float32
+	axpy func(y []float32, a float32, x []float32)
+	// F16 KV-cache variants: a·b and y += a*x with b, x in half precision.
+	dotF16  func(a []float32, b []uint16) float32
+	axpyF16 func(y []float32, a float32, x []uint16)
+}
+
+var generic = kernelSet{
+	name:    "go (plain)",
+	rows:    rowsGeneric,
+	dot:     dotGeneric,
+	axpy:    axpyGeneric,
+	dotF16:  dotF16sGeneric,
+	axpyF16: axpyF16Generic,
+}
+
+// active is the set in use; the SIMD build overrides it in init.
+var active = generic
+
+// Active names the kernel set in use and the weight types it accelerates.
+func Active() string { return active.name }
+
+// fallbackReason is why the plain-Go kernels are in use ("" when SIMD is).
+var fallbackReason string
+
+var (
+	warnOnce sync.Once
+	warnOut  io.Writer = os.Stderr
+)
+
+// warnFallback tells the user, once per process, that inference will be slow.
+func warnFallback() {
+	if fallbackReason == "" {
+		return
+	}
+	warnOnce.Do(func() {
+		fmt.Fprintf(warnOut, "bayling: warning: using slow plain-Go kernels (%s)\n", fallbackReason)
+	})
+}
+
+func rowsGeneric(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {
+	rb := m.rowBytes()
+	for r := r0; r < r1; r++ {
+		row := m.Data[r*rb : (r+1)*rb]
+		for j := 0; j < n; j++ {
+			dst[j*m.Rows+r] = dotRowGeneric(m.Type, row, x[j*m.Cols:(j+1)*m.Cols], acts, j)
+		}
+	}
+}
+
+func dotRowGeneric(t tensor.DType, row []byte, x []float32, acts []q8Act, j int) float32 {
+	switch t {
+	case tensor.F32:
+		return dotF32Generic(row, x)
+	case tensor.F16:
+		return dotF16Generic(row, x)
+	case tensor.BF16:
+		return dotBF16Generic(row, x)
+	case tensor.Q8_0:
+		return dotQ8_0Generic(row, &acts[j], len(x)/qk8)
+	case tensor.Q4_0:
+		return dotQ4_0Generic(row, &acts[j], len(x)/qk8)
+	case tensor.Q4_K:
+		return dotQ4_KGeneric(row, &acts[j], len(x)/qkK)
+	case tensor.Q6_K:
+		return dotQ6_KGeneric(row, &acts[j], len(x)/qkK)
+	}
+	panic("kernels: unsupported type " + t.String())
+}
