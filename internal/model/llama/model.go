@@ -1,0 +1,54 @@
+package llama
+
+import "fmt"
+
+// Model is an immutable, validated config and weights; any number of States
+// (sequences) can run on one Model at once.
+type Model struct {
+	cfg   Config
+	w     *Weights
+	freqs []float32 // RoPE inverse frequency per pair of a head
+	eps   float32
+}
+
+// New validates c and checks w against it.
+func New(c Config, w *Weights) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := w.Check(&c); err != nil {
+		return nil, err
+	}
+	return &Model{cfg: c, w: w, freqs: ropeFreqs(&c), eps: float32(c.RMSNormEps)}, nil
+}
+
+// Config returns the model's hyperparameters.
+func (m *Model) Config() Config { return m.cfg }
+
+// Weights returns the model's weights; callers must not modify them.
+func (m *Model) Weights() *Weights { return m.w }
+
+// DefaultBatch is the most tokens one forward step handles; longer inputs
+// are split into steps of this size so scratch memory stays bounded.
+const DefaultBatch = 64
+
+// NewState makes a sequence with room for ctxLen positions (0 means the
+// model's max_position_embeddings). Its KV cache is allocated up front.
+func (m *Model) NewState(ctxLen int) (*State, error) {
+	if ctxLen == 0 {
+		ctxLen = m.cfg.MaxPositionEmbeddings
+	}
+	if ctxLen < 0 || ctxLen > m.cfg.MaxPositionEmbeddings {
+		return nil, fmt.Errorf("llama: context length %d outside 1..%d", ctxLen, m.cfg.MaxPositionEmbeddings)
+	}
+	s := &State{m: m, ctx: ctxLen, maxBatch: DefaultBatch}
+	kvd := m.cfg.KVDim()
+	s.k = make([][]float32, m.cfg.NumHiddenLayers)
+	s.v = make([][]float32, m.cfg.NumHiddenLayers)
+	for l := range s.k {
+		s.k[l] = make([]float32, ctxLen*kvd)
+		s.v[l] = make([]float32, ctxLen*kvd)
+	}
+	s.logits = make([]float32, m.cfg.VocabSize)
+	return s, nil
+}

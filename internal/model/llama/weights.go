@@ -1,0 +1,120 @@
+package llama
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/bayling-go/bayling/internal/tensor"
+)
+
+// Mat is a row-major weight matrix kept in its file's element type so
+// quantized weights are used in place: Rows rows of Cols elements, each row
+// Type.RowBytes(Cols) bytes, rows contiguous. Rows is the output dimension.
+type Mat struct {
+	Type       tensor.DType
+	Rows, Cols int
+	Data       []byte
+}
+
+// F32Mat wraps float32 values as a Mat without copying.
+func F32Mat(rows, cols int, v []float32) Mat {
+	var b []byte
+	if len(v) > 0 {
+		b = unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	}
+	return Mat{Type: tensor.F32, Rows: rows, Cols: cols, Data: b}
+}
+
+// f32 views the data of an F32 matrix as float32s.
+func (m Mat) f32() []float32 {
+	if len(m.Data) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&m.Data[0])), len(m.Data)/4)
+}
+
+func (m Mat) check(name string, rows, cols int) error {
+	if m.Rows != rows || m.Cols != cols {
+		return fmt.Errorf("llama: %s: shape %dx%d, want %dx%d", name, m.Rows, m.Cols, rows, cols)
+	}
+	if !supported(m.Type) {
+		return fmt.Errorf("llama: %s: %v weights not supported", name, m.Type)
+	}
+	rb, err := m.Type.RowBytes(cols)
+	if err != nil {
+		return fmt.Errorf("llama: %s: %w", name, err)
+	}
+	if len(m.Data) != rb*rows {
+		return fmt.Errorf("llama: %s: %v %dx%d needs %d bytes, have %d", name, m.Type, rows, cols, rb*rows, len(m.Data))
+	}
+	if m.Type == tensor.F32 && uintptr(unsafe.Pointer(&m.Data[0]))%4 != 0 {
+		return fmt.Errorf("llama: %s: F32 data not 4-byte aligned", name)
+	}
+	return nil
+}
+
+// Layer holds one transformer block. Gate, Down and Up are llama2.c's w1,
+// w2 and w3.
+type Layer struct {
+	AttnNorm       []float32
+	Wq, Wk, Wv, Wo Mat
+	FFNNorm        []float32
+	Gate, Down, Up Mat
+}
+
+// Weights is the whole model. With tied embeddings Output is TokenEmbd.
+type Weights struct {
+	TokenEmbd  Mat
+	Layers     []Layer
+	OutputNorm []float32
+	Output     Mat
+}
+
+// Check verifies every tensor's shape and type against c; errors use the
+// GGUF tensor names.
+func (w *Weights) Check(c *Config) error {
+	dim, qd, kvd, hid := c.HiddenSize, c.QDim(), c.KVDim(), c.IntermediateSize
+	if err := w.TokenEmbd.check("token_embd", c.VocabSize, dim); err != nil {
+		return err
+	}
+	if len(w.Layers) != c.NumHiddenLayers {
+		return fmt.Errorf("llama: %d layers, config says %d", len(w.Layers), c.NumHiddenLayers)
+	}
+	for i := range w.Layers {
+		if err := w.Layers[i].check(i, dim, qd, kvd, hid); err != nil {
+			return err
+		}
+	}
+	if len(w.OutputNorm) != dim {
+		return fmt.Errorf("llama: output_norm: %d values, want %d", len(w.OutputNorm), dim)
+	}
+	return w.Output.check("output", c.VocabSize, dim)
+}
+
+func (l *Layer) check(i, dim, qd, kvd, hid int) error {
+	mats := []struct {
+		name       string
+		m          Mat
+		rows, cols int
+	}{
+		{"attn_q", l.Wq, qd, dim},
+		{"attn_k", l.Wk, kvd, dim},
+		{"attn_v", l.Wv, kvd, dim},
+		{"attn_output", l.Wo, dim, qd},
+		{"ffn_gate", l.Gate, hid, dim},
+		{"ffn_down", l.Down, dim, hid},
+		{"ffn_up", l.Up, hid, dim},
+	}
+	for _, x := range mats {
+		if err := x.m.check(fmt.Sprintf("blk.%d.%s", i, x.name), x.rows, x.cols); err != nil {
+			return err
+		}
+	}
+	if len(l.AttnNorm) != dim {
+		return fmt.Errorf("llama: blk.%d.attn_norm: %d values, want %d", i, len(l.AttnNorm), dim)
+	}
+	if len(l.FFNNorm) != dim {
+		return fmt.Errorf("llama: blk.%d.ffn_norm: %d values, want %d", i, len(l.FFNNorm), dim)
+	}
+	return nil
+}
