@@ -56,11 +56,7 @@ func ParseLlama2CHeader(name string, data []byte) (Llama2CHeader, error) {
 		f[i] = int(int32(binary.LittleEndian.Uint32(data[4*i:])))
 	}
 	if uint32(f[0]) == llama2cMagic {
-		v := -1
-		if len(data) >= 8 {
-			v = f[1]
-		}
-		return Llama2CHeader{}, fmt.Errorf("llama2c %s: offset 0: version-%d export (magic \"ak42\") not supported; export with llama2.c's legacy (version 0) format", name, v)
+		return Llama2CHeader{}, fmt.Errorf("llama2c %s: offset 0: version-%d export (magic \"ak42\") not supported; export with llama2.c's legacy (version 0) format", name, f[1])
 	}
 	h := Llama2CHeader{Dim: f[0], HiddenDim: f[1], NLayers: f[2], NHeads: f[3], NKVHeads: f[4], VocabSize: f[5], SeqLen: f[6], Shared: f[5] > 0}
 	if h.VocabSize < 0 {
@@ -204,4 +200,12 @@ func (r *f32Reader) take(what string, rows, cols int) ([]float32, error) {
 	p := unsafe.Pointer(&r.data[r.off])
 	r.off += int(nb)
 	return unsafe.Slice((*float32)(p), int(n)), nil
+}
+
+// f32view reinterprets 4-byte aligned little-endian data as float32s.
+func f32view(b []byte) []float32 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 }

@@ -1,6 +1,10 @@
 package llama
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/bayling-go/bayling/internal/kernels"
+)
 
 // Model is an immutable, validated config and weights; any number of States
 // (sequences) can run on one Model at once.
@@ -9,6 +13,7 @@ type Model struct {
 	w     *Weights
 	freqs []float32 // RoPE inverse frequency per pair of a head
 	eps   float32
+	pool  *kernels.Pool // nil: kernels run on the calling goroutine
 }
 
 // New validates c and checks w against it.
@@ -20,6 +25,30 @@ func New(c Config, w *Weights) (*Model, error) {
 		return nil, err
 	}
 	return &Model{cfg: c, w: w, freqs: ropeFreqs(&c), eps: float32(c.RMSNormEps)}, nil
+}
+
+// SetPool makes the forward pass split its matrix products and attention
+// over p's threads. The caller owns p and must keep it open while the model
+// is used. Calls from several States are serialised by the pool.
+func (m *Model) SetPool(p *kernels.Pool) { m.pool = p }
+
+func (m *Model) matmul(dst []float32, w Mat, x []float32, n int) {
+	if m.pool != nil {
+		m.pool.MatMul(dst, w, x, n)
+		return
+	}
+	kernels.MatMul(dst, w, x, n)
+}
+
+func (m *Model) attention(out, q []float32, k, v []float32, nPos int, scores []float32) {
+	c := &m.cfg
+	shape := kernels.AttnShape{Heads: c.NumAttentionHeads, KVHeads: c.KVHeads(), HeadDim: c.HeadSize()}
+	kv, vv := kernels.KV{F32: k}, kernels.KV{F32: v}
+	if m.pool != nil {
+		m.pool.Attention(out, q, kv, vv, nPos, shape, scores)
+		return
+	}
+	kernels.Attention(out, q, kv, vv, nPos, shape, scores)
 }
 
 // Config returns the model's hyperparameters.

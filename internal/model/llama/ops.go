@@ -1,83 +1,49 @@
 package llama
 
 import (
-	"math"
+	"encoding/binary"
+	"fmt"
 
+	"github.com/bayling-go/bayling/internal/kernels"
 	"github.com/bayling-go/bayling/internal/tensor"
 )
 
-// The element-wise steps below follow run.c's float32 arithmetic operation
-// for operation (sequential sums, 1/sqrt, exp through float64 rounded back),
-// so that on F32 weights the logits match llama2.c to the last bits.
-
-func supported(t tensor.DType) bool { return t == tensor.F32 }
-
-// matmul computes dst[t*m.Rows+i] = dot(row i of m, x[t*m.Cols:]) for the n
-// rows of x.
-func matmul(dst []float32, m Mat, x []float32, n int) {
-	w := m.f32()
-	rows, cols := m.Rows, m.Cols
-	for i := 0; i < rows; i++ {
-		wr := w[i*cols : (i+1)*cols]
-		for t := 0; t < n; t++ {
-			dst[t*rows+i] = dot(wr, x[t*cols:(t+1)*cols])
-		}
-	}
+// embedTypes are the token-embedding types embedRow can read a row of.
+func embedSupported(t tensor.DType) bool {
+	return t == tensor.F32 || t == tensor.F16 || t == tensor.BF16
 }
 
-func dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s float32
-	for i, v := range a {
-		s += v * b[i]
+func checkEmbedding(m Mat, name string, rows, cols int) error {
+	if !embedSupported(m.Type) {
+		return fmt.Errorf("llama: %s: %v token embeddings not supported", name, m.Type)
 	}
-	return s
+	if m.Rows != rows || m.Cols != cols {
+		return fmt.Errorf("llama: %s: shape %dx%d, want %dx%d", name, m.Rows, m.Cols, rows, cols)
+	}
+	rb, _ := m.Type.RowBytes(cols)
+	if len(m.Data) != rb*rows {
+		return fmt.Errorf("llama: %s: %v %dx%d needs %d bytes, have %d", name, m.Type, rows, cols, rb*rows, len(m.Data))
+	}
+	return nil
 }
 
-// embedRow copies row id of the embedding table into dst.
+// embedRow writes row id of the embedding table to dst as float32.
 func embedRow(dst []float32, m Mat, id int) {
-	copy(dst, m.f32()[id*m.Cols:(id+1)*m.Cols])
-}
-
-// rmsnorm writes w * x / sqrt(mean(x²) + eps) to dst; dst may alias x.
-func rmsnorm(dst, x, w []float32, eps float32) {
-	var ss float32
-	for _, v := range x {
-		ss += v * v
-	}
-	ss /= float32(len(x))
-	ss += eps
-	ss = 1 / sqrt32(ss)
-	for j := range x {
-		dst[j] = w[j] * (ss * x[j])
-	}
-}
-
-// softmax normalises x in place.
-func softmax(x []float32) {
-	maxv := x[0]
-	for _, v := range x[1:] {
-		if v > maxv {
-			maxv = v
+	switch m.Type {
+	case tensor.F32:
+		copy(dst, f32(m)[id*m.Cols:(id+1)*m.Cols])
+	case tensor.F16, tensor.BF16:
+		row := m.Data[2*id*m.Cols : 2*(id+1)*m.Cols]
+		for i := range dst {
+			h := binary.LittleEndian.Uint16(row[2*i:])
+			if m.Type == tensor.F16 {
+				dst[i] = kernels.F16ToF32(h)
+			} else {
+				dst[i] = kernels.BF16ToF32(h)
+			}
 		}
-	}
-	var sum float32
-	for i, v := range x {
-		e := exp32(v - maxv)
-		x[i] = e
-		sum += e
-	}
-	for i := range x {
-		x[i] /= sum
-	}
-}
-
-// swiglu sets g = silu(g) * u.
-func swiglu(g, u []float32) {
-	u = u[:len(g)]
-	for i, v := range g {
-		v *= 1 / (1 + exp32(-v))
-		g[i] = v * u[i]
+	default:
+		panic(fmt.Sprintf("llama: embedRow of %v", m.Type)) // excluded by checkEmbedding
 	}
 }
 
@@ -87,6 +53,3 @@ func add(dst, x []float32) {
 		dst[i] += x[i]
 	}
 }
-
-func exp32(x float32) float32  { return float32(math.Exp(float64(x))) }
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

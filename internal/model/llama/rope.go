@@ -54,18 +54,3 @@ func ropeTable(cs []float32, freqs []float32, pos int) {
 		cs[2*i+1] = float32(math.Sin(a))
 	}
 }
-
-// rope rotates each adjacent pair (x[2i], x[2i+1]) of every head in x by the
-// angles in cs; len(cs) equals the head size.
-func rope(x, cs []float32) {
-	hs := len(cs)
-	for h := 0; h+hs <= len(x); h += hs {
-		v := x[h : h+hs]
-		for i := 0; i < hs; i += 2 {
-			c, s := cs[i], cs[i+1]
-			v0, v1 := v[i], v[i+1]
-			v[i] = v0*c - v1*s
-			v[i+1] = v0*s + v1*c
-		}
-	}
-}

@@ -130,6 +130,6 @@ func (s *State) grow(n int) {
 	b.hb2 = make([]float32, n*hid)
 	b.cs = make([]float32, n*c.HeadSize())
 	if b.att == nil {
-		b.att = make([]float32, s.ctx)
+		b.att = make([]float32, c.NumAttentionHeads*s.ctx)
 	}
 }

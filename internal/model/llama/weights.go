@@ -4,17 +4,14 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/bayling-go/bayling/internal/kernels"
 	"github.com/bayling-go/bayling/internal/tensor"
 )
 
 // Mat is a row-major weight matrix kept in its file's element type so
-// quantized weights are used in place: Rows rows of Cols elements, each row
-// Type.RowBytes(Cols) bytes, rows contiguous. Rows is the output dimension.
-type Mat struct {
-	Type       tensor.DType
-	Rows, Cols int
-	Data       []byte
-}
+// quantized weights are used in place: Rows rows of Cols elements, rows
+// contiguous. Rows is the output dimension.
+type Mat = kernels.Mat
 
 // F32Mat wraps float32 values as a Mat without copying.
 func F32Mat(rows, cols int, v []float32) Mat {
@@ -26,26 +23,19 @@ func F32Mat(rows, cols int, v []float32) Mat {
 }
 
 // f32 views the data of an F32 matrix as float32s.
-func (m Mat) f32() []float32 {
+func f32(m Mat) []float32 {
 	if len(m.Data) == 0 {
 		return nil
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(&m.Data[0])), len(m.Data)/4)
 }
 
-func (m Mat) check(name string, rows, cols int) error {
+func checkMat(m Mat, name string, rows, cols int) error {
 	if m.Rows != rows || m.Cols != cols {
 		return fmt.Errorf("llama: %s: shape %dx%d, want %dx%d", name, m.Rows, m.Cols, rows, cols)
 	}
-	if !supported(m.Type) {
-		return fmt.Errorf("llama: %s: %v weights not supported", name, m.Type)
-	}
-	rb, err := m.Type.RowBytes(cols)
-	if err != nil {
+	if err := m.Validate(); err != nil {
 		return fmt.Errorf("llama: %s: %w", name, err)
-	}
-	if len(m.Data) != rb*rows {
-		return fmt.Errorf("llama: %s: %v %dx%d needs %d bytes, have %d", name, m.Type, rows, cols, rb*rows, len(m.Data))
 	}
 	if m.Type == tensor.F32 && uintptr(unsafe.Pointer(&m.Data[0]))%4 != 0 {
 		return fmt.Errorf("llama: %s: F32 data not 4-byte aligned", name)
@@ -74,7 +64,7 @@ type Weights struct {
 // GGUF tensor names.
 func (w *Weights) Check(c *Config) error {
 	dim, qd, kvd, hid := c.HiddenSize, c.QDim(), c.KVDim(), c.IntermediateSize
-	if err := w.TokenEmbd.check("token_embd", c.VocabSize, dim); err != nil {
+	if err := checkEmbedding(w.TokenEmbd, "token_embd", c.VocabSize, dim); err != nil {
 		return err
 	}
 	if len(w.Layers) != c.NumHiddenLayers {
@@ -88,7 +78,7 @@ func (w *Weights) Check(c *Config) error {
 	if len(w.OutputNorm) != dim {
 		return fmt.Errorf("llama: output_norm: %d values, want %d", len(w.OutputNorm), dim)
 	}
-	return w.Output.check("output", c.VocabSize, dim)
+	return checkMat(w.Output, "output", c.VocabSize, dim)
 }
 
 func (l *Layer) check(i, dim, qd, kvd, hid int) error {
@@ -106,7 +96,7 @@ func (l *Layer) check(i, dim, qd, kvd, hid int) error {
 		{"ffn_up", l.Up, hid, dim},
 	}
 	for _, x := range mats {
-		if err := x.m.check(fmt.Sprintf("blk.%d.%s", i, x.name), x.rows, x.cols); err != nil {
+		if err := checkMat(x.m, fmt.Sprintf("blk.%d.%s", i, x.name), x.rows, x.cols); err != nil {
 			return err
 		}
 	}
