@@ -2,14 +2,17 @@ package tensor
 
 import "math"
 
-// F16ToF32 converts an IEEE half to float32 exactly (NaN payloads kept).
+// F16ToF32 converts an IEEE half to float32 exactly. NaNs keep their payload
+// and come out quiet, as from ggml's conversion (and x86 F16C).
 func F16ToF32(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16
 	exp := uint32(h>>10) & 0x1f
 	man := uint32(h) & 0x3ff
 	switch {
-	case exp == 0x1f: // Inf or NaN
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
+	case exp == 0x1f && man == 0:
+		return math.Float32frombits(sign | 0x7f800000)
+	case exp == 0x1f:
+		return math.Float32frombits(sign | 0x7fc00000 | man<<13)
 	case exp != 0:
 		return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
 	case man == 0:
