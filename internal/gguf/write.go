@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 
+	"github.com/bayling-go/bayling/internal/atomicfile"
 	"github.com/bayling-go/bayling/internal/tensor"
 )
 
@@ -129,39 +128,13 @@ func (w *Writer) Tensors() []TensorInfo { return w.tensors }
 
 // WriteFile writes the file atomically: to a temporary file in the same
 // directory, synced, then renamed over path.
-func (w *Writer) WriteFile(path string, data TensorData) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
+func (w *Writer) WriteFile(path string, data TensorData) error {
+	err := atomicfile.Write(path, func(out io.Writer) error {
+		_, err := w.WriteTo(out, data)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("gguf %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("gguf %s: %w", path, err)
-	}
-	if _, err = w.WriteTo(tmp, data); err != nil {
-		return fmt.Errorf("gguf %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("gguf %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("gguf %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("gguf %s: %w", path, err)
-	}
-	if d, derr := os.Open(dir); derr == nil { // make the rename durable
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
