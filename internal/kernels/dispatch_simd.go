@@ -2,6 +2,22 @@
 
 package kernels
 
-func init() { fallbackReason = "SIMD kernels not implemented yet" }
+import "simd/archsimd"
 
-func simdSets() []kernelSet { return nil }
+// simdSets lists the SIMD kernel sets this CPU can run, best last.
+func simdSets() []kernelSet {
+	var s []kernelSet
+	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
+		s = append(s, avx2Set)
+	}
+	return s
+}
+
+func init() {
+	s := simdSets()
+	if len(s) == 0 {
+		fallbackReason = "CPU lacks AVX2+FMA"
+		return
+	}
+	active = s[len(s)-1]
+}

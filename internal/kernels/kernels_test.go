@@ -323,3 +323,14 @@ func TestFallbackWarnsOnce(t *testing.T) {
 		t.Errorf("SIMD build warned: %q", buf.String())
 	}
 }
+
+func TestF16At(t *testing.T) {
+	b := make([]byte, 2)
+	for h := 0; h < 1<<16; h++ {
+		b[0], b[1] = byte(h), byte(h>>8)
+		got, want := f16At(b, 0), F16ToF32(uint16(h))
+		if math.Float32bits(got) != math.Float32bits(want) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) {
+			t.Fatalf("f16At(%#04x)=%g want %g", h, got, want)
+		}
+	}
+}

@@ -115,7 +115,19 @@ func quantizeQ8_K(a *q8Act, x []float32) {
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
-func f16At(b []byte, off int) float32 { return F16ToF32(binary.LittleEndian.Uint16(b[off:])) }
+// f16At reads the little-endian half at b[off:] as float32. It is small
+// enough to inline into the SIMD loops (a call there spills every vector
+// register): the magnitude bits moved into float32 position and rescaled by
+// 2^112 are exact for every finite half, subnormals included, and Inf/NaN get
+// their all-ones exponent OR'ed back without a branch.
+func f16At(b []byte, off int) float32 {
+	h := uint32(b[off]) | uint32(b[off+1])<<8
+	m := h & 0x7fff
+	f := math.Float32bits(math.Float32frombits(m<<13) * 0x1p112)
+	f |= (h & 0x8000) << 16
+	f |= -((m + 0x400) >> 15) & 0x7f800000 // exponent 31: Inf/NaN
+	return math.Float32frombits(f)
+}
 
 // The dot products below follow ggml's generic ggml_vec_dot_*_q8_* code: exact
 // integer sums inside a block, float accumulation across blocks.

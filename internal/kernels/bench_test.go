@@ -1,0 +1,109 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/bayling-go/bayling/internal/tensor"
+)
+
+// fastRandMat fills a big matrix by tiling a small random one: generating
+// hundreds of MB byte by byte would dominate the benchmark's setup.
+func fastRandMat(rng *rand.Rand, t tensor.DType, rows, cols int) Mat {
+	tile := randMat(rng, t, 16, cols)
+	data := make([]byte, 0, len(tile.Data)/16*rows)
+	for len(data) < cap(data) {
+		data = append(data, tile.Data[:min(len(tile.Data), cap(data)-len(data))]...)
+	}
+	return Mat{Type: t, Rows: rows, Cols: cols, Data: data}
+}
+
+// BenchmarkMatVec measures decode-style matrix-vector products. SetBytes is
+// the weight size, so MB/s is the rate weights are streamed — compare it with
+// memory bandwidth (the decode roofline). "hot" reuses one matrix (it may sit
+// in L3), "cold" cycles through enough copies (>= 256 MB) to defeat the caches.
+func BenchmarkMatVec(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, typ := range allTypes {
+		for _, sh := range [][2]int{{4096, 4096}, {2048, 8192}} {
+			rows, cols := sh[0], sh[1]
+			m := fastRandMat(rng, typ, rows, cols)
+			copies := max(1, (256<<20)/len(m.Data))
+			mats := []Mat{m}
+			for len(mats) < copies {
+				c := m
+				c.Data = append([]byte(nil), m.Data...)
+				mats = append(mats, c)
+			}
+			x := randVec(rng, cols)
+			dst := make([]float32, rows)
+			for _, threads := range []int{1, 2} {
+				p := NewPool(threads)
+				for _, mode := range []string{"hot", "cold"} {
+					b.Run(fmt.Sprintf("%v/%dx%d/%s/t%d", typ, rows, cols, mode, threads), func(b *testing.B) {
+						b.SetBytes(int64(len(m.Data)))
+						c0 := cpuTime()
+						for i := 0; b.Loop(); i++ {
+							mm := m
+							if mode == "cold" {
+								mm = mats[i%len(mats)]
+							}
+							p.MatVec(dst, mm, x)
+						}
+						reportCPU(b, c0, len(m.Data), threads)
+					})
+				}
+				p.Close()
+			}
+			if len(simdSets()) > 0 {
+				b.Run(fmt.Sprintf("%v/%dx%d/hot/t1-go", typ, rows, cols), func(b *testing.B) {
+					p := NewPool(1)
+					defer p.Close()
+					b.SetBytes(int64(len(m.Data)))
+					for b.Loop() {
+						p.matMul(&generic, dst, m, x, 1)
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMatMul measures prefill-style products (n input rows).
+func BenchmarkMatMul(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	const rows, cols, n = 4096, 4096, 64
+	x := randVec(rng, n*cols)
+	dst := make([]float32, n*rows)
+	for _, typ := range allTypes {
+		m := fastRandMat(rng, typ, rows, cols)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%v/%dx%dx%d/t%d", typ, rows, cols, n, threads), func(b *testing.B) {
+				p := NewPool(threads)
+				defer p.Close()
+				for b.Loop() {
+					p.MatMul(dst, m, x, n)
+				}
+				b.ReportMetric(2*float64(rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds "cpuGB/s": bytes per second of this process's CPU time
+// divided by threads. On a machine shared with other jobs it estimates the
+// uncontended rate better than wall time does (not for memory-bound cases).
+func reportCPU(b *testing.B, c0 time.Duration, bytes, threads int) {
+	if cpu := cpuTime() - c0; cpu > 0 {
+		b.ReportMetric(float64(bytes)*float64(b.N)/(cpu.Seconds()/float64(threads))/1e9, "cpuGB/s")
+	}
+}
