@@ -3,10 +3,11 @@ package checkpoint
 import (
 	"encoding/binary"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bayling-go/bayling/internal/testenv"
 )
 
 // tinyBin builds a llama2.c v0 file whose float at index i is i+0.5, so a
@@ -153,30 +154,4 @@ func FuzzParseLlama2C(f *testing.F) {
 	})
 }
 
-// sharedDir is ../shared next to the module root; missing data fails under
-// CI and skips elsewhere.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared test data missing: %v", err)
-		}
-		t.Skipf("shared test data missing: %v", err)
-	}
-	return shared
-}
+func sharedDir(t testing.TB) string { return testenv.Shared(t) }

@@ -11,42 +11,39 @@ import (
 	"testing"
 
 	"github.com/bayling-go/bayling/internal/checkpoint"
+	"github.com/bayling-go/bayling/internal/gguf"
 	"github.com/bayling-go/bayling/internal/model/llama"
 	"github.com/bayling-go/bayling/internal/sample"
+	"github.com/bayling-go/bayling/internal/testenv"
 )
 
-// sharedDir is ../shared next to the module root; missing data fails under
-// CI and skips elsewhere.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared test data missing: %v", err)
-		}
-		t.Skipf("shared test data missing: %v", err)
-	}
-	return shared
-}
+func sharedDir(t testing.TB) string { return testenv.Shared(t) }
 
-func loadStories(t testing.TB) *llama.Model {
+func loadStories(t testing.TB) *llama.Model { return loadStoriesFrom(t, "bin") }
+
+// loadStoriesFrom loads stories260K from the llama2.c .bin or from llama.cpp's
+// GGUF conversion of it. The GGUF's context_length is the converter's
+// default 128, not the model's 512, so it is restored for the goldens.
+func loadStoriesFrom(t testing.TB, format string) *llama.Model {
 	t.Helper()
-	path := filepath.Join(sharedDir(t), "fixtures", "stories260K", "stories260K.bin")
-	cfg, w, err := checkpoint.LoadLlama2C(path)
+	var (
+		cfg llama.Config
+		w   *llama.Weights
+		err error
+	)
+	switch format {
+	case "bin":
+		cfg, w, err = checkpoint.LoadLlama2C(filepath.Join(sharedDir(t), "fixtures", "stories260K", "stories260K.bin"))
+	case "gguf":
+		var f *gguf.File
+		f, err = gguf.Open(filepath.Join(sharedDir(t), "fixtures", "gguf", "stories260K.llamacpp-c392e50.gguf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		cfg, w, err = checkpoint.GGUFWeights(f)
+		cfg.MaxPositionEmbeddings = 512
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +129,12 @@ func maxDiff(a, b []float32) float64 {
 const logitTol = 1e-4
 
 func TestLogitsMatchRunC(t *testing.T) {
-	m := loadStories(t)
+	for _, format := range []string{"bin", "gguf"} {
+		t.Run(format, func(t *testing.T) { testLogits(t, loadStoriesFrom(t, format)) })
+	}
+}
+
+func testLogits(t *testing.T, m *llama.Model) {
 	tokens, want := readLogits(t, "stories260K_t0_n64_once.logits16.txt")
 	if len(tokens) != 16 {
 		t.Fatalf("golden has %d positions, want 16", len(tokens))
@@ -201,7 +203,12 @@ func generate(t testing.TB, m *llama.Model, prompt []int, steps int, sp *sample.
 }
 
 func TestGoldenIDs(t *testing.T) {
-	m := loadStories(t)
+	for _, format := range []string{"bin", "gguf"} {
+		t.Run(format, func(t *testing.T) { testGoldenIDs(t, loadStoriesFrom(t, format)) })
+	}
+}
+
+func testGoldenIDs(t *testing.T, m *llama.Model) {
 	cases := []struct {
 		file  string
 		steps int

@@ -24,7 +24,11 @@ func New(c Config, w *Weights) (*Model, error) {
 	if err := w.Check(&c); err != nil {
 		return nil, err
 	}
-	return &Model{cfg: c, w: w, freqs: ropeFreqs(&c), eps: float32(c.RMSNormEps)}, nil
+	freqs := ropeFreqs(&c)
+	for i, f := range w.RopeFactors {
+		freqs[i] /= f
+	}
+	return &Model{cfg: c, w: w, freqs: freqs, eps: float32(c.RMSNormEps)}, nil
 }
 
 // SetPool makes the forward pass split its matrix products and attention

@@ -58,6 +58,9 @@ type Weights struct {
 	Layers     []Layer
 	OutputNorm []float32
 	Output     Mat
+	// RopeFactors, if set, divide the RoPE frequencies pair by pair: the
+	// way llama.cpp GGUFs carry Llama 3.1 scaling (rope_freqs.weight).
+	RopeFactors []float32
 }
 
 // Check verifies every tensor's shape and type against c; errors use the
@@ -77,6 +80,9 @@ func (w *Weights) Check(c *Config) error {
 	}
 	if len(w.OutputNorm) != dim {
 		return fmt.Errorf("llama: output_norm: %d values, want %d", len(w.OutputNorm), dim)
+	}
+	if w.RopeFactors != nil && len(w.RopeFactors) != c.HeadSize()/2 {
+		return fmt.Errorf("llama: rope_freqs: %d values, want %d (head size / 2)", len(w.RopeFactors), c.HeadSize()/2)
 	}
 	return checkMat(w.Output, "output", c.VocabSize, dim)
 }

@@ -1,0 +1,233 @@
+package checkpoint
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bayling-go/bayling/internal/gguf"
+	"github.com/bayling-go/bayling/internal/model/llama"
+	"github.com/bayling-go/bayling/internal/tensor"
+)
+
+func storiesGGUF(t testing.TB) *gguf.File {
+	t.Helper()
+	f, err := gguf.Open(filepath.Join(sharedDir(t), "fixtures", "gguf", "stories260K.llamacpp-c392e50.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// The llama.cpp conversion holds byte-identical copies of the .bin weights.
+func TestGGUFMatchesLlama2C(t *testing.T) {
+	gc, gw, err := GGUFWeights(storiesGGUF(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, bw, err := LoadLlama2C(filepath.Join(sharedDir(t), "fixtures", "stories260K", "stories260K.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gc.MaxPositionEmbeddings != 128 || gc.TieWordEmbeddings {
+		t.Errorf("gguf config: context %d, tied %v; the converter writes 128 and an explicit output.weight", gc.MaxPositionEmbeddings, gc.TieWordEmbeddings)
+	}
+	gc.MaxPositionEmbeddings, gc.TieWordEmbeddings = bc.MaxPositionEmbeddings, bc.TieWordEmbeddings
+	if float32(gc.RMSNormEps) != float32(bc.RMSNormEps) || gc.RopeTheta != bc.RopeTheta {
+		t.Errorf("eps %v theta %v, want %v %v", gc.RMSNormEps, gc.RopeTheta, bc.RMSNormEps, bc.RopeTheta)
+	}
+	gc.RMSNormEps = bc.RMSNormEps
+	if gc.HiddenSize != bc.HiddenSize || gc.IntermediateSize != bc.IntermediateSize || gc.NumHiddenLayers != bc.NumHiddenLayers ||
+		gc.NumAttentionHeads != bc.NumAttentionHeads || gc.KVHeads() != bc.KVHeads() || gc.VocabSize != bc.VocabSize ||
+		gc.BOSTokenID != 1 || len(gc.EOSTokenID) != 1 || gc.EOSTokenID[0] != 2 {
+		t.Errorf("gguf config %+v\n.bin config %+v", gc, bc)
+	}
+	same := func(name string, a, b []byte) {
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs", name)
+		}
+	}
+	same("token_embd", gw.TokenEmbd.Data, bw.TokenEmbd.Data)
+	same("output", gw.Output.Data, bw.Output.Data)
+	same("output_norm", f32bytes(gw.OutputNorm), f32bytes(bw.OutputNorm))
+	for i := range bw.Layers {
+		g, b := &gw.Layers[i], &bw.Layers[i]
+		for _, p := range []struct {
+			name string
+			a, b llama.Mat
+		}{{"q", g.Wq, b.Wq}, {"k", g.Wk, b.Wk}, {"v", g.Wv, b.Wv}, {"o", g.Wo, b.Wo}, {"gate", g.Gate, b.Gate}, {"down", g.Down, b.Down}, {"up", g.Up, b.Up}} {
+			if p.a.Rows != p.b.Rows || p.a.Cols != p.b.Cols {
+				t.Errorf("blk.%d.%s shape %dx%d vs %dx%d", i, p.name, p.a.Rows, p.a.Cols, p.b.Rows, p.b.Cols)
+			}
+			same(p.name, p.a.Data, p.b.Data)
+		}
+		same("attn_norm", f32bytes(g.AttnNorm), f32bytes(b.AttnNorm))
+		same("ffn_norm", f32bytes(g.FFNNorm), f32bytes(b.FFNNorm))
+	}
+}
+
+func f32bytes(v []float32) []byte {
+	b := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		b = append(b, byte(math.Float32bits(x)), byte(math.Float32bits(x)>>8), byte(math.Float32bits(x)>>16), byte(math.Float32bits(x)>>24))
+	}
+	return b
+}
+
+// rewrite copies src to a new GGUF in a temp dir, letting edit change each
+// key/value (return false to drop it) and each tensor's name, type, shape and data.
+func rewrite(t *testing.T, src *gguf.File, editKV func(kv *gguf.KV) bool, editT func(ti *tensor.Tensor) bool) *gguf.File {
+	t.Helper()
+	w := gguf.NewWriter()
+	for _, kv := range src.KV {
+		if kv.Key == gguf.KeyAlignment || (editKV != nil && !editKV(&kv)) {
+			continue
+		}
+		if err := w.AddKV(kv.Key, kv.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var data [][]byte
+	for _, ti := range src.Tensors {
+		tt, err := src.Tensor(ti.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if editT != nil && !editT(&tt) {
+			continue
+		}
+		if err := w.AddTensor(tt.Name, tt.Type, tt.Shape); err != nil {
+			t.Fatal(err)
+		}
+		data = append(data, tt.Data)
+	}
+	path := filepath.Join(t.TempDir(), "edited.gguf")
+	err := w.WriteFile(path, func(i int, _ gguf.TensorInfo, out io.Writer) error {
+		_, err := out.Write(data[i])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func TestGGUFErrors(t *testing.T) {
+	src := storiesGGUF(t)
+	cases := []struct {
+		name string
+		kv   func(kv *gguf.KV) bool
+		ten  func(ti *tensor.Tensor) bool
+		want string
+	}{
+		{"arch", func(kv *gguf.KV) bool {
+			if kv.Key == "general.architecture" {
+				kv.Value, _ = gguf.ValueOf("gpt2")
+			}
+			return true
+		}, nil, `general.architecture "gpt2": only llama is supported`},
+		{"missing key", func(kv *gguf.KV) bool { return kv.Key != "llama.block_count" }, nil, `key "llama.block_count": not found`},
+		{"missing tensor", nil, func(ti *tensor.Tensor) bool { return ti.Name != "blk.2.ffn_up.weight" }, `tensor "blk.2.ffn_up.weight": not found`},
+		{"wrong shape", nil, func(ti *tensor.Tensor) bool {
+			if ti.Name == "blk.1.attn_k.weight" {
+				ti.Shape = []int{64, 32}
+			}
+			return true
+		}, "blk.1.attn_k: shape 64x32, want 32x64"},
+		{"heads", func(kv *gguf.KV) bool {
+			if kv.Key == "llama.attention.head_count" {
+				kv.Value, _ = gguf.ValueOf(uint32(7))
+			}
+			return true
+		}, nil, "num_attention_heads 7 does not divide hidden_size 64"},
+	}
+	for _, c := range cases {
+		f := rewrite(t, src, c.kv, c.ten)
+		_, _, err := GGUFWeights(f)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
+		}
+	}
+}
+
+// A Q8_0 copy (matrices whose rows are a multiple of 32) runs through the
+// quantized kernels and must stay close to the F32 model.
+func TestGGUFQuantized(t *testing.T) {
+	src := storiesGGUF(t)
+	f := rewrite(t, src, nil, func(ti *tensor.Tensor) bool {
+		if len(ti.Shape) != 2 || ti.Shape[1]%32 != 0 {
+			return true
+		}
+		v, err := ti.Float32()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := tensor.Q8_0.RowBytes(len(v))
+		q := make([]byte, n)
+		if err := tensor.Quantize(q, v, tensor.Q8_0); err != nil {
+			t.Fatal(err)
+		}
+		ti.Type, ti.Data = tensor.Q8_0, q
+		return true
+	})
+	qc, qw, err := GGUFWeights(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qw.Layers[0].Wq.Type != tensor.Q8_0 || qw.TokenEmbd.Type != tensor.Q8_0 || qw.Layers[0].Down.Type != tensor.F32 {
+		t.Fatalf("types: wq %v emb %v down %v", qw.Layers[0].Wq.Type, qw.TokenEmbd.Type, qw.Layers[0].Down.Type)
+	}
+	fc, fw, err := GGUFWeights(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qm, err := llama.New(qc, qw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm, _ := llama.New(fc, fw)
+	tokens := []int{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315}
+	qs, _ := qm.NewState(0)
+	fs, _ := fm.NewState(0)
+	ql, err := qs.ForwardAll(tokens, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, _ := fs.ForwardAll(tokens, nil)
+	worst, agree := 0.0, 0
+	for p := range tokens {
+		a, b := ql[p*512:(p+1)*512], fl[p*512:(p+1)*512]
+		for i := range a {
+			worst = math.Max(worst, math.Abs(float64(a[i]-b[i])))
+		}
+		if argmax(a) == argmax(b) {
+			agree++
+		}
+	}
+	t.Logf("Q8_0 vs F32: max |logit diff| %.4f, argmax agrees at %d/%d positions", worst, agree, len(tokens))
+	if worst > 0.5 || agree < len(tokens)-1 {
+		t.Fatalf("Q8_0 model too far from F32: max diff %g, argmax agrees %d/%d", worst, agree, len(tokens))
+	}
+	if worst == 0 {
+		t.Fatal("Q8_0 logits identical to F32: quantized path not exercised")
+	}
+}
+
+func argmax(x []float32) int {
+	b := 0
+	for i, v := range x {
+		if v > x[b] {
+			b = i
+		}
+	}
+	return b
+}
