@@ -1,0 +1,328 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// CHRFOptions mirror the keyword arguments of sacreBLEU's CHRF class.
+// The zero value is chrF2 (char order 6, no word n-grams, beta 2); word
+// order 2 gives chrF++.
+type CHRFOptions struct {
+	CharOrder    int // default 6
+	WordOrder    int // default 0; 2 for chrF++
+	Beta         int // default 2
+	Lowercase    bool
+	Whitespace   bool // keep whitespace in character n-grams
+	EpsSmoothing bool // chrF++.py-style smoothing instead of effective order
+	// CharOrderSet and BetaSet let an explicit 0 through (sacreBLEU would
+	// accept it); without them 0 means the default.
+	CharOrderSet, BetaSet bool
+}
+
+// CHRF computes corpus and sentence chrF / chrF++.
+type CHRF struct {
+	opts  CHRFOptions
+	order int
+}
+
+// NewCHRF validates opts.
+func NewCHRF(opts CHRFOptions) (*CHRF, error) {
+	if opts.CharOrder == 0 && !opts.CharOrderSet {
+		opts.CharOrder = 6
+	}
+	if opts.Beta == 0 && !opts.BetaSet {
+		opts.Beta = 2
+	}
+	if opts.CharOrder < 0 || opts.WordOrder < 0 || opts.CharOrder+opts.WordOrder == 0 {
+		return nil, fmt.Errorf("chrf: char order %d and word order %d: need a positive total", opts.CharOrder, opts.WordOrder)
+	}
+	if opts.CharOrder+opts.WordOrder > 32 {
+		return nil, fmt.Errorf("chrf: char order %d + word order %d exceeds 32", opts.CharOrder, opts.WordOrder)
+	}
+	return &CHRF{opts: opts, order: opts.CharOrder + opts.WordOrder}, nil
+}
+
+// CHRFScore is a chrF result.
+type CHRFScore struct {
+	Score float64
+	// Stats are the summed [hyp, ref, match] counts per order: character
+	// orders 1..CharOrder, then word orders 1..WordOrder.
+	Stats []int64
+	name  string
+	sig   Signature
+}
+
+func (s *CHRFScore) Name() string         { return s.name }
+func (s *CHRFScore) Value() float64       { return s.Score }
+func (s *CHRFScore) Verbose() string      { return "" }
+func (s *CHRFScore) Signature() Signature { return s.sig }
+func (s *CHRFScore) String() string       { return FormatScore(s, 2, false, s.sig.Format(false)) }
+
+func (c *CHRF) name() string {
+	n := "chrF" + strconv.Itoa(c.opts.Beta)
+	for range c.opts.WordOrder {
+		n += "+"
+	}
+	return n
+}
+
+func (c *CHRF) signature(nrefs string) Signature {
+	sig := newSignature(nrefs)
+	sig.add("case", "c", map[bool]string{true: "lc", false: "mixed"}[c.opts.Lowercase])
+	sig.add("eff", "e", yesNo(!c.opts.EpsSmoothing))
+	sig.add("nc", "nc", strconv.Itoa(c.opts.CharOrder))
+	sig.add("nw", "nw", strconv.Itoa(c.opts.WordOrder))
+	sig.add("space", "s", yesNo(c.opts.Whitespace))
+	return sig
+}
+
+// fScore is sacreBLEU's CHRF._compute_f_score over 3*order statistics.
+func (c *CHRF) fScore(st []int64) float64 {
+	const eps = 1e-16
+	score := 0.0
+	effOrder := 0
+	factor := float64(c.opts.Beta * c.opts.Beta)
+	avgPrec, avgRec := 0.0, 0.0
+	for i := range c.order {
+		nHyp, nRef, nMatch := st[3*i], st[3*i+1], st[3*i+2]
+		prec, rec := eps, eps
+		if nHyp > 0 {
+			prec = float64(nMatch) / float64(nHyp)
+		}
+		if nRef > 0 {
+			rec = float64(nMatch) / float64(nRef)
+		}
+		denom := factor*prec + rec
+		if denom > 0 {
+			score += (1 + factor) * prec * rec / denom
+		} else {
+			score += eps
+		}
+		if nHyp > 0 && nRef > 0 {
+			avgPrec += prec
+			avgRec += rec
+			effOrder++
+		}
+	}
+	if c.opts.EpsSmoothing {
+		return 100 * score / float64(c.order)
+	}
+	if effOrder == 0 {
+		avgPrec, avgRec = 0, 0
+	} else {
+		avgPrec /= float64(effOrder)
+		avgRec /= float64(effOrder)
+	}
+	if avgPrec+avgRec != 0 {
+		s := (1 + factor) * avgPrec * avgRec
+		s /= factor*avgPrec + avgRec
+		return 100 * s
+	}
+	return 0
+}
+
+func (c *CHRF) fromStats(st []int64, nrefs string) *CHRFScore {
+	return &CHRFScore{Score: c.fScore(st), Stats: append([]int64(nil), st...), name: c.name(), sig: c.signature(nrefs)}
+}
+
+// SegmentStats returns the statistics of each segment (3*order numbers
+// per segment, from the reference with the best sentence-level score).
+func (c *CHRF) SegmentStats(ctx context.Context, segs []Segment) ([]int64, error) {
+	if err := validate(segs); err != nil {
+		return nil, fmt.Errorf("chrf: %w", err)
+	}
+	k := 3 * c.order
+	stats := make([]int64, len(segs)*k)
+	err := forEachSegment(ctx, len(segs), func() *chrfWorker { return &chrfWorker{cur: make([]int64, k)} },
+		func(w *chrfWorker, i int) error {
+			c.segmentStats(w, segs[i], stats[i*k:(i+1)*k])
+			return nil
+		})
+	return stats, err
+}
+
+// CorpusScore is sacreBLEU's CHRF.corpus_score.
+func (c *CHRF) CorpusScore(ctx context.Context, segs []Segment) (*CHRFScore, error) {
+	stats, err := c.SegmentStats(ctx, segs)
+	if err != nil {
+		return nil, err
+	}
+	k := 3 * c.order
+	sum := make([]int64, k)
+	for i := 0; i < len(stats); i += k {
+		for j := range k {
+			sum[j] += stats[i+j]
+		}
+	}
+	return c.fromStats(sum, nrefsString(segs)), nil
+}
+
+// SentenceScore is sacreBLEU's CHRF.sentence_score.
+func (c *CHRF) SentenceScore(hyp string, refs []string) (*CHRFScore, error) {
+	return c.CorpusScore(context.Background(), []Segment{{Hyp: hyp, Refs: refs}})
+}
+
+// SentenceScores scores every segment on its own.
+func (c *CHRF) SentenceScores(ctx context.Context, segs []Segment) ([]*CHRFScore, error) {
+	stats, err := c.SegmentStats(ctx, segs)
+	if err != nil {
+		return nil, err
+	}
+	k := 3 * c.order
+	out := make([]*CHRFScore, len(segs))
+	for i := range segs {
+		out[i] = c.fromStats(stats[i*k:(i+1)*k], strconv.Itoa(len(segs[i].Refs)))
+	}
+	return out, nil
+}
+
+type chrfWorker struct {
+	ngramWorker
+	chars       []uint32 // code points of the current text, whitespace removed
+	hypIDs      []uint32 // all hypothesis n-gram ids, order after order
+	hypEnds     []int    // end of each order's distinct ids in hypDistinct
+	hypDistinct []uint32
+	hypTotal    []int64 // hypothesis n-gram count per order
+	cur         []int64
+	textEnds    []int // arena end of the hypothesis, then of each reference
+}
+
+// puncts is Python's string.punctuation.
+var puncts = func() (t [128]bool) {
+	for _, c := range "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" {
+		t[c] = true
+	}
+	return
+}()
+
+// appendWords appends the token spans of chrF's _remove_punctuation over
+// arena[from:]: whitespace-separated words, with one leading or trailing
+// ASCII punctuation mark split off words longer than one code point.
+func appendWords(spans []int32, arena []byte, from int) []int32 {
+	first := len(spans)
+	spans = appendFieldSpans(spans, arena, from)
+	end := len(spans)
+	for i := first; i < end; i += 2 {
+		a, z := spans[i], spans[i+1]
+		w := arena[a:z]
+		if utf8.RuneCount(w) == 1 {
+			spans = append(spans, a, z)
+		} else if last := w[len(w)-1]; last < 128 && puncts[last] {
+			spans = append(spans, a, z-1, z-1, z)
+		} else if w[0] < 128 && puncts[w[0]] {
+			spans = append(spans, a, a+1, a+1, z)
+		} else {
+			spans = append(spans, a, z)
+		}
+	}
+	return append(spans[:first], spans[end:]...)
+}
+
+// text appends line (lowercased if asked) to the arena and records where
+// it ends.
+func (c *CHRF) text(w *chrfWorker, line string) {
+	if c.opts.Lowercase {
+		w.arena = appendLower(w.arena, line)
+	} else {
+		w.arena = append(w.arena, line...)
+	}
+	w.textEnds = append(w.textEnds, len(w.arena))
+}
+
+// ngrams computes all n-gram ids of arena[from:to]: character orders (whitespace
+// removed unless asked), then word orders; emit is called per order with
+// that order's ids.
+func (c *CHRF) ngrams(w *chrfWorker, from, to int, emit func(order int, ids []uint32)) {
+	text := w.arena[from:to]
+	w.chars = w.chars[:0]
+	for i := 0; i < len(text); {
+		r, size := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(text[i:])
+		}
+		if c.opts.Whitespace || !pyIsSpace(r) {
+			w.chars = append(w.chars, uint32(r))
+		}
+		i += size
+	}
+	ids := w.ids
+	for n := 1; n <= c.opts.CharOrder; n++ {
+		ids = w.nextOrder(ids, w.chars, n, 0)
+		emit(n-1, ids)
+	}
+	if c.opts.WordOrder > 0 {
+		w.spans = appendWords(w.spans[:0], w.arena[:to], from)
+		w.wids = w.wids[:0]
+		for t := 0; t < len(w.spans); t += 2 {
+			w.wids = append(w.wids, w.words.id(int(w.spans[t]), int(w.spans[t+1])))
+		}
+		for n := 1; n <= c.opts.WordOrder; n++ {
+			// Word unigrams carry a tag bit so they never share a key with
+			// character unigrams.
+			ids = w.nextOrder(ids, w.wids, n, 1<<63)
+			emit(c.opts.CharOrder+n-1, ids)
+		}
+	}
+	w.ids = ids
+}
+
+func (c *CHRF) segmentStats(w *chrfWorker, seg Segment, best []int64) {
+	// All texts go into the arena first so that the word table can refer
+	// to it while it no longer moves.
+	w.arena, w.textEnds = w.arena[:0], w.textEnds[:0]
+	c.text(w, seg.Hyp)
+	for _, r := range seg.Refs {
+		c.text(w, r)
+	}
+	total := len(w.arena)
+	w.words.reset(total, w.arena)
+	w.ng.reset(total * c.order)
+	maxIDs := total*c.order + 1
+	w.hypCnt = grow(w.hypCnt, maxIDs)
+	w.refCnt = grow(w.refCnt, maxIDs)
+
+	// Hypothesis counts, keeping each order's distinct ids.
+	w.hypDistinct, w.hypEnds, w.hypTotal = w.hypDistinct[:0], w.hypEnds[:0], w.hypTotal[:0]
+	c.ngrams(w, 0, w.textEnds[0], func(_ int, ids []uint32) {
+		for _, id := range ids {
+			if w.hypCnt[id] == 0 {
+				w.hypDistinct = append(w.hypDistinct, id)
+			}
+			w.hypCnt[id]++
+		}
+		w.hypEnds = append(w.hypEnds, len(w.hypDistinct))
+		w.hypTotal = append(w.hypTotal, int64(len(ids)))
+	})
+
+	bestF := -1.0
+	for k := range seg.Refs {
+		c.ngrams(w, w.textEnds[k], w.textEnds[k+1], func(order int, ids []uint32) {
+			for _, id := range ids {
+				w.refCnt[id]++
+			}
+			var match int64
+			lo := 0
+			if order > 0 {
+				lo = w.hypEnds[order-1]
+			}
+			for _, id := range w.hypDistinct[lo:w.hypEnds[order]] {
+				match += int64(min(w.hypCnt[id], w.refCnt[id]))
+			}
+			for _, id := range ids {
+				w.refCnt[id] = 0
+			}
+			hypCount := w.hypTotal[order]
+			if len(ids) == 0 { // sacreBLEU counts no hypothesis n-grams against an empty reference order
+				hypCount = 0
+			}
+			w.cur[3*order], w.cur[3*order+1], w.cur[3*order+2] = hypCount, int64(len(ids)), match
+		})
+		if f := c.fScore(w.cur); f > bestF {
+			bestF = f
+			copy(best, w.cur)
+		}
+	}
+}
