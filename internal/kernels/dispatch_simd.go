@@ -10,6 +10,9 @@ func simdSets() []kernelSet {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
 		s = append(s, avx2Set)
 	}
+	if archsimd.X86.AVX512() && archsimd.X86.AVX512VNNI() {
+		s = append(s, avx512Set)
+	}
 	return s
 }
 

@@ -100,6 +100,9 @@ func TestSIMDMatchesGeneric(t *testing.T) {
 	if len(simdSets()) == 0 {
 		t.Skip("no SIMD kernel set on this build/CPU")
 	}
+	for _, ks := range simdSets() {
+		t.Logf("checking %s", ks.name)
+	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, typ := range allTypes {
 		m := randMat(rng, typ, 67, 2048)

@@ -1,0 +1,95 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"unsafe"
+
+	"github.com/bayling-go/bayling/internal/tensor"
+)
+
+// Implemented in vnni_amd64.s and kquant_amd64.s.
+//
+//go:noescape
+func dotQ8_0VNNI(row *byte, qs *int8, d *float32, nb int) float32
+
+//go:noescape
+func dotQ4_0VNNI(row *byte, qs *int8, d *float32, sums *int32, nb int) float32
+
+//go:noescape
+func dotQ4_KVNNI(row *byte, qs *int8, d *float32, bsums *int16, nb int) float32
+
+//go:noescape
+func dotQ6_KVNNI(row *byte, qs *int8, d *float32, bsums *int16, nb int) float32
+
+//go:noescape
+func dotF16AVX512(x *float32, h *uint16, n int) float32
+
+// avx512Set needs AVX-512 F/BW/VL/DQ + VNNI and F16C (every AVX-512 CPU has
+// F16C). F32 and BF16 stay on the AVX2 loops, which already run at memory speed.
+var avx512Set = kernelSet{
+	name:    "avx512+vnni",
+	rows:    rowsAVX512,
+	dot:     dotAVX2,
+	axpy:    axpyAVX2,
+	dotF16:  dotF16sAVX512,
+	axpyF16: axpyF16AVX2,
+}
+
+func dotF16sAVX512(a []float32, h []uint16) float32 {
+	n := len(a) &^ 31
+	if n == 0 {
+		return dotF16sAVX2(a, h)
+	}
+	s := dotF16AVX512(unsafe.SliceData(a), unsafe.SliceData(h[:n]), n)
+	if n < len(a) {
+		s += dotF16sAVX2(a[n:], h[n:len(a)])
+	}
+	return s
+}
+
+func rowsAVX512(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {
+	if m.Type == tensor.F32 || m.Type == tensor.BF16 {
+		rowsAVX2(dst, m, x, n, acts, r0, r1)
+		return
+	}
+	rb := m.rowBytes()
+	data := m.Data[r0*rb : r1*rb]
+	for j := 0; j < n; j++ {
+		out := dst[j*m.Rows+r0 : j*m.Rows+r1]
+		if m.Type == tensor.F16 {
+			xj := x[j*m.Cols : (j+1)*m.Cols]
+			for i := range out {
+				out[i] = dotF16sAVX512(xj, bytesU16(data[i*rb:(i+1)*rb]))
+			}
+			continue
+		}
+		a := &acts[j]
+		switch m.Type {
+		case tensor.Q8_0:
+			nb := m.Cols / qk8
+			qs, d := unsafe.SliceData(a.qs[:nb*qk8]), unsafe.SliceData(a.d[:nb])
+			for i := range out {
+				out[i] = dotQ8_0VNNI(&data[i*rb], qs, d, nb)
+			}
+		case tensor.Q4_0:
+			nb := m.Cols / qk8
+			qs, d, sums := unsafe.SliceData(a.qs[:nb*qk8]), unsafe.SliceData(a.d[:nb]), unsafe.SliceData(a.sums[:nb])
+			for i := range out {
+				out[i] = dotQ4_0VNNI(&data[i*rb], qs, d, sums, nb)
+			}
+		case tensor.Q4_K, tensor.Q6_K:
+			nb := m.Cols / qkK
+			qs, d, bs := unsafe.SliceData(a.qs[:nb*qkK]), unsafe.SliceData(a.d[:nb]), unsafe.SliceData(a.bsum[:nb*16])
+			dot := dotQ4_KVNNI
+			if m.Type == tensor.Q6_K {
+				dot = dotQ6_KVNNI
+			}
+			for i := range out {
+				out[i] = dot(&data[i*rb], qs, d, bs, nb)
+			}
+		default:
+			panic("kernels: unsupported type " + m.Type.String())
+		}
+	}
+}

@@ -1,0 +1,175 @@
+//go:build goexperiment.simd && amd64
+
+#include "textflag.h"
+
+// AVX-512 VNNI (EVEX vpdpbusd on 256-bit registers) and F16C dot products for
+// Q8_0 and Q4_0 weights against Q8_0 activations. archsimd exposes neither
+// vpdpbusd nor vcvtph2ps, hence assembly. Two blocks per iteration with two
+// accumulators hide the FMA latency; an odd last block is handled after.
+
+// func dotQ8_0VNNI(row *byte, qs *int8, d *float32, nb int) float32
+TEXT ·dotQ8_0VNNI(SB), NOSPLIT, $0-36
+	MOVQ row+0(FP), SI
+	MOVQ qs+8(FP), DI
+	MOVQ d+16(FP), BX
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	CMPQ CX, $2
+	JLT  q8tail
+
+q8loop:
+	// block 0
+	VMOVDQU 2(SI), Y1
+	VPABSB  Y1, Y2
+	VMOVDQU (DI), Y3
+	VPSIGNB Y1, Y3, Y3 // x·sign(w)
+	VPXOR   Y4, Y4, Y4
+	VPDPBUSD Y3, Y2, Y4
+	VCVTDQ2PS Y4, Y4
+	MOVWLZX (SI), AX
+	VMOVD   AX, X5
+	VCVTPH2PS X5, X5
+	VMULSS  (BX), X5, X5
+	VBROADCASTSS X5, Y5
+	VFMADD231PS Y5, Y4, Y0
+	// block 1
+	VMOVDQU 36(SI), Y9
+	VPABSB  Y9, Y10
+	VMOVDQU 32(DI), Y11
+	VPSIGNB Y9, Y11, Y11
+	VPXOR   Y12, Y12, Y12
+	VPDPBUSD Y11, Y10, Y12
+	VCVTDQ2PS Y12, Y12
+	MOVWLZX 34(SI), AX
+	VMOVD   AX, X13
+	VCVTPH2PS X13, X13
+	VMULSS  4(BX), X13, X13
+	VBROADCASTSS X13, Y13
+	VFMADD231PS Y13, Y12, Y8
+	ADDQ $68, SI
+	ADDQ $64, DI
+	ADDQ $8, BX
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  q8loop
+
+q8tail:
+	TESTQ CX, CX
+	JZ    q8done
+	VMOVDQU 2(SI), Y1
+	VPABSB  Y1, Y2
+	VMOVDQU (DI), Y3
+	VPSIGNB Y1, Y3, Y3 // x·sign(w)
+	VPXOR   Y4, Y4, Y4
+	VPDPBUSD Y3, Y2, Y4
+	VCVTDQ2PS Y4, Y4
+	MOVWLZX (SI), AX
+	VMOVD   AX, X5
+	VCVTPH2PS X5, X5
+	VMULSS  (BX), X5, X5
+	VBROADCASTSS X5, Y5
+	VFMADD231PS Y5, Y4, Y0
+
+q8done:
+	VADDPS Y8, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+32(FP)
+	RET
+
+// func dotQ4_0VNNI(row *byte, qs *int8, d *float32, sums *int32, nb int) float32
+// Nibbles enter vpdpbusd unsigned (0..15); Σ(q-8)x = Σqx - 8Σx uses the
+// activation block sums.
+TEXT ·dotQ4_0VNNI(SB), NOSPLIT, $0-44
+	MOVQ row+0(FP), SI
+	MOVQ qs+8(FP), DI
+	MOVQ d+16(FP), BX
+	MOVQ sums+24(FP), R8
+	MOVQ nb+32(FP), CX
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	VXORPS X7, X7, X7
+	VXORPS X14, X14, X14
+	CMPQ CX, $2
+	JLT  q4tail
+
+q4loop:
+	// block 0
+	VMOVDQU 2(SI), X1
+	VPSRLW  $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND   Y15, Y1, Y1
+	VPXOR   Y4, Y4, Y4
+	VPDPBUSD (DI), Y1, Y4
+	VCVTDQ2PS Y4, Y4
+	MOVWLZX (SI), AX
+	VMOVD   AX, X5
+	VCVTPH2PS X5, X5
+	VMULSS  (BX), X5, X5
+	VBROADCASTSS X5, Y6
+	VFMADD231PS Y6, Y4, Y0
+	VCVTSI2SSL (R8), X3, X3
+	VFMADD231SS X3, X5, X7
+	// block 1
+	VMOVDQU 20(SI), X9
+	VPSRLW  $4, X9, X10
+	VINSERTI128 $1, X10, Y9, Y9
+	VPAND   Y15, Y9, Y9
+	VPXOR   Y12, Y12, Y12
+	VPDPBUSD 32(DI), Y9, Y12
+	VCVTDQ2PS Y12, Y12
+	MOVWLZX 18(SI), AX
+	VMOVD   AX, X13
+	VCVTPH2PS X13, X13
+	VMULSS  4(BX), X13, X13
+	VBROADCASTSS X13, Y11
+	VFMADD231PS Y11, Y12, Y8
+	VCVTSI2SSL 4(R8), X10, X10
+	VFMADD231SS X10, X13, X14
+	ADDQ $36, SI
+	ADDQ $64, DI
+	ADDQ $8, BX
+	ADDQ $8, R8
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  q4loop
+
+q4tail:
+	TESTQ CX, CX
+	JZ    q4done
+	VMOVDQU 2(SI), X1
+	VPSRLW  $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND   Y15, Y1, Y1
+	VPXOR   Y4, Y4, Y4
+	VPDPBUSD (DI), Y1, Y4
+	VCVTDQ2PS Y4, Y4
+	MOVWLZX (SI), AX
+	VMOVD   AX, X5
+	VCVTPH2PS X5, X5
+	VMULSS  (BX), X5, X5
+	VBROADCASTSS X5, Y6
+	VFMADD231PS Y6, Y4, Y0
+	VCVTSI2SSL (R8), X3, X3
+	VFMADD231SS X3, X5, X7
+
+q4done:
+	VADDPS Y8, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VADDSS X14, X7, X7
+	MOVL $0x41000000, AX // 8.0
+	VMOVD AX, X2
+	VFNMADD231SS X2, X7, X0 // x0 -= 8*corr
+	VZEROUPPER
+	MOVSS X0, ret+40(FP)
+	RET
