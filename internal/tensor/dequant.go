@@ -6,8 +6,8 @@ import (
 	"math"
 )
 
-// Dequantize converts len(dst) elements stored in src as type t to float32,
-// with the arithmetic of ggml's dequantize_row_* (same operation order, single
+// Dequantize converts len(dst) elements stored in src as type t to float32
+// (integer types convert by value, F64 rounds to nearest), with the arithmetic of ggml's dequantize_row_* (same operation order, single
 // precision), so results are bit-identical to ggml's. len(src) must be exactly
 // the byte size of len(dst) elements.
 func Dequantize(dst []float32, src []byte, t DType) error {
@@ -31,6 +31,22 @@ func Dequantize(dst []float32, src []byte, t DType) error {
 	case F64:
 		for i := range dst {
 			dst[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:])))
+		}
+	case I8:
+		for i := range dst {
+			dst[i] = float32(int8(src[i]))
+		}
+	case I16:
+		for i := range dst {
+			dst[i] = float32(int16(binary.LittleEndian.Uint16(src[2*i:])))
+		}
+	case I32:
+		for i := range dst {
+			dst[i] = float32(int32(binary.LittleEndian.Uint32(src[4*i:])))
+		}
+	case I64:
+		for i := range dst {
+			dst[i] = float32(int64(binary.LittleEndian.Uint64(src[8*i:])))
 		}
 	default:
 		fn := dequantizers[t]

@@ -33,8 +33,16 @@ func TestSizeErrors(t *testing.T) {
 	if err := Quantize(make([]byte, 8), make([]float32, 1), I64); err == nil || !strings.Contains(err.Error(), "I64 is not supported") {
 		t.Errorf("Quantize I64: %v", err)
 	}
-	if err := Dequantize(make([]float32, 1), make([]byte, 4), I32); err == nil {
-		t.Error("Dequantize I32 accepted")
+	if err := Dequantize(make([]float32, 32), make([]byte, 36), Q8_1); err == nil || !strings.Contains(err.Error(), "not supported") {
+		t.Errorf("Dequantize Q8_1: %v", err)
+	}
+	ints := []byte{0xff, 0xfe, 0xff, 0xfd, 0xff, 0xff, 0xff}
+	got := make([]float32, 4)
+	Dequantize(got[:1], ints[:1], I8)
+	Dequantize(got[1:2], ints[1:3], I16)
+	Dequantize(got[2:3], ints[3:7], I32)
+	if got[0] != -1 || got[1] != -2 || got[2] != -3 {
+		t.Errorf("integer widening: %v", got)
 	}
 }
 
@@ -126,5 +134,19 @@ func TestHalfSpecials(t *testing.T) {
 	}
 	if F16ToF32(0x3c00) != 1 || F16ToF32(0x0001) != 5.960464477539063e-08 || BF16ToF32(0x3f80) != 1 {
 		t.Error("widening specials")
+	}
+}
+
+// Block sizes must equal sizeof(block_*) in ggml-common.h (static_asserts there).
+func TestBlockSizesMatchGGML(t *testing.T) {
+	want := map[DType][2]int{
+		Q4_0: {32, 18}, Q4_1: {32, 20}, Q5_0: {32, 22}, Q5_1: {32, 24}, Q8_0: {32, 34}, Q8_1: {32, 36},
+		Q2_K: {256, 84}, Q3_K: {256, 110}, Q4_K: {256, 144}, Q5_K: {256, 176}, Q6_K: {256, 210}, Q8_K: {256, 292},
+		F32: {1, 4}, F16: {1, 2}, BF16: {1, 2},
+	}
+	for d, w := range want {
+		if d.BlockElems() != w[0] || d.BlockBytes() != w[1] {
+			t.Errorf("%s: block %d elems / %d bytes, ggml %d / %d", d, d.BlockElems(), d.BlockBytes(), w[0], w[1])
+		}
 	}
 }
