@@ -84,10 +84,15 @@ func BenchmarkMatMul(b *testing.B) {
 			b.Run(fmt.Sprintf("%v/%dx%dx%d/t%d", typ, rows, cols, n, threads), func(b *testing.B) {
 				p := NewPool(threads)
 				defer p.Close()
+				c0 := cpuTime()
 				for b.Loop() {
 					p.MatMul(dst, m, x, n)
 				}
-				b.ReportMetric(2*float64(rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				flops := 2 * float64(rows*cols*n) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				if cpu := cpuTime() - c0; cpu > 0 {
+					b.ReportMetric(flops/(cpu.Seconds()/float64(threads))/1e9, "cpuGFLOP/s")
+				}
 			})
 		}
 	}

@@ -180,12 +180,18 @@ func warnFallback() {
 	})
 }
 
+// rowTile is how many weight rows stay cached while all n inputs visit them,
+// so a prefill streams the weights from memory once, not n times.
+const rowTile = 16
+
 func rowsGeneric(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {
 	rb := m.rowBytes()
-	for r := r0; r < r1; r++ {
-		row := m.Data[r*rb : (r+1)*rb]
+	for t0 := r0; t0 < r1; t0 += rowTile {
+		t1 := min(t0+rowTile, r1)
 		for j := 0; j < n; j++ {
-			dst[j*m.Rows+r] = dotRowGeneric(m.Type, row, x[j*m.Cols:(j+1)*m.Cols], acts, j)
+			for r := t0; r < t1; r++ {
+				dst[j*m.Rows+r] = dotRowGeneric(m.Type, m.Data[r*rb:(r+1)*rb], x[j*m.Cols:(j+1)*m.Cols], acts, j)
+			}
 		}
 	}
 }

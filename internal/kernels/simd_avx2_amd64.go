@@ -24,30 +24,38 @@ var avx2Set = kernelSet{
 
 func rowsAVX2(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {
 	rb := m.rowBytes()
+	for t0 := r0; t0 < r1; t0 += rowTile {
+		t1 := min(t0+rowTile, r1)
+		for j := 0; j < n; j++ {
+			rowsAVX2Span(dst, m, x, j, acts, t0, t1, rb)
+		}
+	}
+}
+
+func rowsAVX2Span(dst []float32, m Mat, x []float32, j int, acts []q8Act, r0, r1, rb int) {
+	xj := x[j*m.Cols : (j+1)*m.Cols]
 	for r := r0; r < r1; r++ {
 		row := m.Data[r*rb : (r+1)*rb]
-		for j := 0; j < n; j++ {
-			var v float32
-			switch m.Type {
-			case tensor.F32:
-				v = dotAVX2(bytesF32(row), x[j*m.Cols:(j+1)*m.Cols])
-			case tensor.F16:
-				v = dotF16sAVX2(x[j*m.Cols:(j+1)*m.Cols], bytesU16(row))
-			case tensor.BF16:
-				v = dotBF16AVX2(x[j*m.Cols:(j+1)*m.Cols], bytesU16(row))
-			case tensor.Q8_0:
-				v = dotQ8_0AVX2(row, &acts[j], m.Cols/qk8)
-			case tensor.Q4_0:
-				v = dotQ4_0AVX2(row, &acts[j], m.Cols/qk8)
-			case tensor.Q4_K:
-				v = dotQ4_KAVX2(row, &acts[j], m.Cols/qkK)
-			case tensor.Q6_K:
-				v = dotQ6_KAVX2(row, &acts[j], m.Cols/qkK)
-			default:
-				panic("kernels: unsupported type " + m.Type.String())
-			}
-			dst[j*m.Rows+r] = v
+		var v float32
+		switch m.Type {
+		case tensor.F32:
+			v = dotAVX2(bytesF32(row), xj)
+		case tensor.F16:
+			v = dotF16sAVX2(xj, bytesU16(row))
+		case tensor.BF16:
+			v = dotBF16AVX2(xj, bytesU16(row))
+		case tensor.Q8_0:
+			v = dotQ8_0AVX2(row, &acts[j], m.Cols/qk8)
+		case tensor.Q4_0:
+			v = dotQ4_0AVX2(row, &acts[j], m.Cols/qk8)
+		case tensor.Q4_K:
+			v = dotQ4_KAVX2(row, &acts[j], m.Cols/qkK)
+		case tensor.Q6_K:
+			v = dotQ6_KAVX2(row, &acts[j], m.Cols/qkK)
+		default:
+			panic("kernels: unsupported type " + m.Type.String())
 		}
+		dst[j*m.Rows+r] = v
 	}
 }
 

@@ -49,47 +49,58 @@ func dotF16sAVX512(a []float32, h []uint16) float32 {
 }
 
 func rowsAVX512(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {
+	if m.Type == tensor.F32 && n >= 4 {
+		gemmF32AVX512(dst, m, x, n, r0, r1)
+		return
+	}
 	if m.Type == tensor.F32 || m.Type == tensor.BF16 {
 		rowsAVX2(dst, m, x, n, acts, r0, r1)
 		return
 	}
 	rb := m.rowBytes()
+	for t0 := r0; t0 < r1; t0 += rowTile {
+		t1 := min(t0+rowTile, r1)
+		for j := 0; j < n; j++ {
+			rowsAVX512Span(dst, m, x, j, acts, t0, t1, rb)
+		}
+	}
+}
+
+func rowsAVX512Span(dst []float32, m Mat, x []float32, j int, acts []q8Act, r0, r1, rb int) {
 	data := m.Data[r0*rb : r1*rb]
-	for j := 0; j < n; j++ {
-		out := dst[j*m.Rows+r0 : j*m.Rows+r1]
-		if m.Type == tensor.F16 {
-			xj := x[j*m.Cols : (j+1)*m.Cols]
-			for i := range out {
-				out[i] = dotF16sAVX512(xj, bytesU16(data[i*rb:(i+1)*rb]))
-			}
-			continue
+	out := dst[j*m.Rows+r0 : j*m.Rows+r1]
+	if m.Type == tensor.F16 {
+		xj := x[j*m.Cols : (j+1)*m.Cols]
+		for i := range out {
+			out[i] = dotF16sAVX512(xj, bytesU16(data[i*rb:(i+1)*rb]))
 		}
-		a := &acts[j]
-		switch m.Type {
-		case tensor.Q8_0:
-			nb := m.Cols / qk8
-			qs, d := unsafe.SliceData(a.qs[:nb*qk8]), unsafe.SliceData(a.d[:nb])
-			for i := range out {
-				out[i] = dotQ8_0VNNI(&data[i*rb], qs, d, nb)
-			}
-		case tensor.Q4_0:
-			nb := m.Cols / qk8
-			qs, d, sums := unsafe.SliceData(a.qs[:nb*qk8]), unsafe.SliceData(a.d[:nb]), unsafe.SliceData(a.sums[:nb])
-			for i := range out {
-				out[i] = dotQ4_0VNNI(&data[i*rb], qs, d, sums, nb)
-			}
-		case tensor.Q4_K, tensor.Q6_K:
-			nb := m.Cols / qkK
-			qs, d, bs := unsafe.SliceData(a.qs[:nb*qkK]), unsafe.SliceData(a.d[:nb]), unsafe.SliceData(a.bsum[:nb*16])
-			dot := dotQ4_KVNNI
-			if m.Type == tensor.Q6_K {
-				dot = dotQ6_KVNNI
-			}
-			for i := range out {
-				out[i] = dot(&data[i*rb], qs, d, bs, nb)
-			}
-		default:
-			panic("kernels: unsupported type " + m.Type.String())
+		return
+	}
+	a := &acts[j]
+	switch m.Type {
+	case tensor.Q8_0:
+		nb := m.Cols / qk8
+		qs, d := unsafe.SliceData(a.qs[:nb*qk8]), unsafe.SliceData(a.d[:nb])
+		for i := range out {
+			out[i] = dotQ8_0VNNI(&data[i*rb], qs, d, nb)
 		}
+	case tensor.Q4_0:
+		nb := m.Cols / qk8
+		qs, d, sums := unsafe.SliceData(a.qs[:nb*qk8]), unsafe.SliceData(a.d[:nb]), unsafe.SliceData(a.sums[:nb])
+		for i := range out {
+			out[i] = dotQ4_0VNNI(&data[i*rb], qs, d, sums, nb)
+		}
+	case tensor.Q4_K, tensor.Q6_K:
+		nb := m.Cols / qkK
+		qs, d, bs := unsafe.SliceData(a.qs[:nb*qkK]), unsafe.SliceData(a.d[:nb]), unsafe.SliceData(a.bsum[:nb*16])
+		dot := dotQ4_KVNNI
+		if m.Type == tensor.Q6_K {
+			dot = dotQ6_KVNNI
+		}
+		for i := range out {
+			out[i] = dot(&data[i*rb], qs, d, bs, nb)
+		}
+	default:
+		panic("kernels: unsupported type " + m.Type.String())
 	}
 }

@@ -1,0 +1,105 @@
+//go:build goexperiment.simd && amd64
+
+#include "textflag.h"
+
+// Sum the 16 lanes of zmm acc (accy: its ymm name) into out+off. Clobbers X0, X1.
+#define HSUM(acc, accy, off) \
+	VEXTRACTF64X4 $1, acc, Y0 \
+	VADDPS Y0, accy, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VMOVSS X0, off(AX)
+
+// func micro4x4AVX512(out *[16]float32, w, x *float32, k, stride int)
+// out[j*4+r] = Σ_i w[r*stride+i]·x[j*stride+i] for i < k (k a multiple of 16),
+// stride in floats. Accumulators Z16..Z31; the compiler's register allocator
+// only uses Z0..Z15, so this 4×4 tile is written by hand.
+TEXT ·micro4x4AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DI
+	MOVQ k+24(FP), CX
+	MOVQ stride+32(FP), DX
+	SHLQ $2, DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	LEAQ (DI)(DX*1), R11
+	LEAQ (R11)(DX*1), R12
+	LEAQ (R12)(DX*1), R13
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	SHRQ $4, CX
+	JZ   done
+
+loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS (R8), Z1
+	VMOVUPS (R9), Z2
+	VMOVUPS (R10), Z3
+	VMOVUPS (DI), Z4
+	VFMADD231PS Z4, Z0, Z16
+	VFMADD231PS Z4, Z1, Z17
+	VFMADD231PS Z4, Z2, Z18
+	VFMADD231PS Z4, Z3, Z19
+	VMOVUPS (R11), Z5
+	VFMADD231PS Z5, Z0, Z20
+	VFMADD231PS Z5, Z1, Z21
+	VFMADD231PS Z5, Z2, Z22
+	VFMADD231PS Z5, Z3, Z23
+	VMOVUPS (R12), Z6
+	VFMADD231PS Z6, Z0, Z24
+	VFMADD231PS Z6, Z1, Z25
+	VFMADD231PS Z6, Z2, Z26
+	VFMADD231PS Z6, Z3, Z27
+	VMOVUPS (R13), Z7
+	VFMADD231PS Z7, Z0, Z28
+	VFMADD231PS Z7, Z1, Z29
+	VFMADD231PS Z7, Z2, Z30
+	VFMADD231PS Z7, Z3, Z31
+	ADDQ $64, SI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	ADDQ $64, R10
+	ADDQ $64, DI
+	ADDQ $64, R11
+	ADDQ $64, R12
+	ADDQ $64, R13
+	DECQ CX
+	JNZ  loop
+
+done:
+	MOVQ out+0(FP), AX
+	HSUM(Z16, Y16, 0)
+	HSUM(Z17, Y17, 4)
+	HSUM(Z18, Y18, 8)
+	HSUM(Z19, Y19, 12)
+	HSUM(Z20, Y20, 16)
+	HSUM(Z21, Y21, 20)
+	HSUM(Z22, Y22, 24)
+	HSUM(Z23, Y23, 28)
+	HSUM(Z24, Y24, 32)
+	HSUM(Z25, Y25, 36)
+	HSUM(Z26, Y26, 40)
+	HSUM(Z27, Y27, 44)
+	HSUM(Z28, Y28, 48)
+	HSUM(Z29, Y29, 52)
+	HSUM(Z30, Y30, 56)
+	HSUM(Z31, Y31, 60)
+	VZEROUPPER
+	RET
