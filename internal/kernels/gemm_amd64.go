@@ -2,7 +2,6 @@
 
 package kernels
 
-
 // F32 GEMM for prefill: dst[j*Rows+r] = W_r · x_j. Both operands are
 // contiguous along K, so the 4×4 micro-kernel reads them in place (the weight
 // rows of a tile and the inputs are the packed panels); 16 zmm accumulators
