@@ -97,8 +97,12 @@ func tensorBytes(dims []uint64, t tensor.DType) (int64, error) {
 		return 0, err
 	}
 	be := uint64(t.BlockElems())
-	if len(dims) > 0 && dims[0]%be != 0 {
-		return 0, fmt.Errorf("%s row of %d elements is not a multiple of the block size %d", t, dims[0], be)
+	row := uint64(1) // ggml treats absent dimensions as 1
+	if len(dims) > 0 {
+		row = dims[0]
+	}
+	if row%be != 0 {
+		return 0, fmt.Errorf("%s row of %d elements is not a multiple of the block size %d", t, row, be)
 	}
 	blocks := uint64(n) / be
 	bb := uint64(t.BlockBytes())

@@ -211,6 +211,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown tensor type", withData(appendTensorInfo(header(3, 1, 0), "w", []uint64{4}, 77, 0), 16), `tensor "w" has unknown ggml type 77`},
 		{"too many dims", withData(appendTensorInfo(header(3, 1, 0), "w", []uint64{1, 1, 1, 1, 1}, 0, 0), 16), "5 dimensions"},
 		{"block size", withData(appendTensorInfo(header(3, 1, 0), "w", []uint64{16}, uint32(tensor.Q4_0), 0), 16), "not a multiple of the block size"},
+		{"scalar q4_0", withData(appendTensorInfo(header(3, 1, 0), "w", nil, uint32(tensor.Q4_0), 0), 16), "row of 1 elements"},
 		{"overflow", withData(appendTensorInfo(header(3, 1, 0), "w", []uint64{1 << 32, 1 << 32}, 0, 0), 16), "too many elements"},
 		{"out of bounds", withData(appendTensorInfo(header(3, 1, 0), "w", []uint64{8}, 0, 0), 16), `tensor "w": data [0, +32)`},
 		{"offset past end", withData(appendTensorInfo(header(3, 1, 0), "w", []uint64{1}, 0, 1<<63), 16), "runs past the end"},

@@ -341,6 +341,7 @@ func makeQ3Quants(x []float32, nmax int, L []int8, doRmse bool) float32 {
 // scale and the (negated) min.
 func makeQkx2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelta float32, nstep int, useMad bool) (scale, theMin float32) {
 	n := len(x)
+	weights, L, Laux = weights[:n], L[:n], Laux[:n] // bounds-check hints
 	lo, hi := x[0], x[0]
 	sumW := weights[0]
 	sumX := float32(sumW * x[0])
@@ -359,25 +360,22 @@ func makeQkx2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 		lo = 0
 	}
 	if hi == lo {
-		for i := range x {
-			L[i] = 0
-		}
+		clear(L)
 		return 0, -lo
 	}
-	errOf := func(diff float32) float32 {
-		if useMad {
-			return abs32(diff)
-		}
-		return float32(diff * diff)
+	// x[i]-lo is recomputed only when lo changes.
+	var xmBuf [32]float32
+	xm := xmBuf[:n]
+	for i := range xm {
+		xm[i] = x[i] - lo
 	}
 	iscale := float32(nmax) / (hi - lo)
 	scale = 1 / iscale
 	var bestMad float32
-	for i := 0; i < n; i++ {
-		l := nearestInt(float32(iscale * float32(x[i]-lo)))
-		L[i] = uint8(clamp(l, 0, nmax))
+	for i := range xm {
+		L[i] = uint8(clamp(nearestInt(float32(iscale*xm[i])), 0, nmax))
 		diff := float32(float32(scale*float32(L[i]))+lo) - x[i]
-		bestMad += float32(weights[i] * errOf(diff))
+		bestMad += float32(weights[i] * qkxErr(diff, useMad))
 	}
 	if nstep < 1 {
 		return scale, -lo
@@ -385,14 +383,14 @@ func makeQkx2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 	for is := 0; is <= nstep; is++ {
 		iscale = float32(float32(rmin+float32(rdelta*float32(is)))+float32(nmax)) / (hi - lo)
 		var sumL, sumL2, sumXL float32
-		for i := 0; i < n; i++ {
-			l := clamp(nearestInt(float32(iscale*float32(x[i]-lo))), 0, nmax)
+		for i := range xm {
+			l := clamp(nearestInt(float32(iscale*xm[i])), 0, nmax)
 			Laux[i] = uint8(l)
 			w := weights[i]
-			fl := float32(l)
-			sumL += float32(w * fl)
-			sumL2 += float32(float32(w*fl) * fl)
-			sumXL += float32(float32(w*fl) * x[i])
+			wl := float32(w * float32(l))
+			sumL += wl
+			sumL2 += float32(wl * float32(l))
+			sumXL += float32(wl * x[i])
 		}
 		D := float32(sumW*sumL2) - float32(sumL*sumL)
 		if D > 0 {
@@ -403,17 +401,29 @@ func makeQkx2Quants(x, weights []float32, nmax int, L, Laux []uint8, rmin, rdelt
 				thisScale = sumXL / sumL2
 			}
 			var mad float32
-			for i := 0; i < n; i++ {
+			for i := range xm {
 				diff := float32(float32(thisScale*float32(Laux[i]))+thisMin) - x[i]
-				mad += float32(weights[i] * errOf(diff))
+				mad += float32(weights[i] * qkxErr(diff, useMad))
 			}
 			if mad < bestMad {
-				copy(L[:n], Laux[:n])
+				copy(L, Laux)
 				bestMad, scale, lo = mad, thisScale, thisMin
+				// Later passes use the new min, in x-min and in max-min.
+				for i := range xm {
+					xm[i] = x[i] - lo
+				}
 			}
 		}
 	}
 	return scale, -lo
+}
+
+// qkxErr is make_qkx2_quants' per-element error: |diff| or diff².
+func qkxErr(diff float32, useMad bool) float32 {
+	if useMad {
+		return abs32(diff)
+	}
+	return float32(diff * diff)
 }
 
 func quantQ2K(b []byte, x []float32) {
