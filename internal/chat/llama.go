@@ -16,11 +16,10 @@ func (Llama2Chat) Name() string     { return "llama-2-chat" }
 func (Llama2Chat) RendersBOS() bool { return true }
 func (Llama2Chat) Stops() StopSpec  { return StopSpec{Tokens: []string{"</s>"}} }
 
-// Render follows the HF template; like it, it ignores addGenerationPrompt
-// beyond checking that the last turn is the user's, because the format's
-// open assistant turn is simply the end of "[/INST]".
-func (t Llama2Chat) Render(msgs []Message, addGen bool) (string, error) {
-	body, system, hasSystem, err := checkAlternation(t.Name(), msgs, addGen)
+// Render follows the HF template; like it, it ignores addGenerationPrompt,
+// because the format's open assistant turn is simply the end of "[/INST]".
+func (t Llama2Chat) Render(msgs []Message, _ bool) (string, error) {
+	body, system, hasSystem, err := checkAlternation(t.Name(), msgs, false)
 	if err != nil {
 		return "", err
 	}
