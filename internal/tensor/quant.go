@@ -2,8 +2,10 @@ package tensor
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Quantize encodes src as type t into dst using llama.cpp's reference
@@ -692,4 +694,31 @@ func quantQ6K(b []byte, x []float32) {
 		}
 		ql, qh = ql[64:], qh[32:]
 	}
+}
+
+// QuantizeParallel is Quantize split over up to workers goroutines at block
+// boundaries. Blocks are quantized independently, so the bytes are the same
+// as Quantize's for any worker count.
+func QuantizeParallel(dst []byte, src []float32, t DType, workers int) error {
+	if err := checkSizes(len(src), len(dst), t); err != nil {
+		return fmt.Errorf("quantize: %w", err)
+	}
+	nb, bs := t.BlockElems(), t.BlockBytes()
+	blocks := len(src) / nb
+	workers = max(1, min(workers, blocks/64)) // not worth a goroutine below 64 blocks
+	if workers == 1 {
+		return Quantize(dst, src, t)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := blocks*w/workers, blocks*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = Quantize(dst[lo*bs:hi*bs], src[lo*nb:hi*nb], t)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

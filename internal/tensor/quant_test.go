@@ -150,3 +150,30 @@ func TestBlockSizesMatchGGML(t *testing.T) {
 		}
 	}
 }
+
+func TestQuantizeParallelSameBytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	x := make([]float32, 256*300)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	for _, typ := range []DType{Q4_K, Q8_0, F16} {
+		n, _ := typ.RowBytes(len(x))
+		a, b := make([]byte, n), make([]byte, n)
+		if err := Quantize(a, x, typ); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []int{1, 2, 3, 7} {
+			clear(b)
+			if err := QuantizeParallel(b, x, typ, w); err != nil {
+				t.Fatal(err)
+			}
+			if string(a) != string(b) {
+				t.Errorf("%s with %d workers differs", typ, w)
+			}
+		}
+	}
+	if err := QuantizeParallel(make([]byte, 10), x, Q4_K, 2); err == nil {
+		t.Error("size mismatch accepted")
+	}
+}
