@@ -145,6 +145,9 @@ type kernelSet struct {
 	// F16 KV-cache variants: a·b and y += a*x with b, x in half precision.
 	dotF16  func(a []float32, b []uint16) float32
 	axpyF16 func(y []float32, a float32, x []uint16)
+	rmsNorm func(dst, x, w []float32, eps float32)
+	softmax func(x []float32)
+	siluMul func(gate, up []float32)
 }
 
 var generic = kernelSet{
@@ -154,6 +157,9 @@ var generic = kernelSet{
 	axpy:    axpyGeneric,
 	dotF16:  dotF16sGeneric,
 	axpyF16: axpyF16Generic,
+	rmsNorm: rmsNormGeneric,
+	softmax: softmaxGeneric,
+	siluMul: siluMulGeneric,
 }
 
 // active is the set in use; the SIMD build overrides it in init.

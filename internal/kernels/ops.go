@@ -26,7 +26,16 @@ func axpyGeneric(y []float32, a float32, x []float32) {
 }
 
 // RMSNorm writes dst[i] = x[i] / sqrt(mean(x²)+eps) * w[i]. dst may alias x.
-func RMSNorm(dst, x, w []float32, eps float32) {
+func RMSNorm(dst, x, w []float32, eps float32) { active.rmsNorm(dst, x, w, eps) }
+
+// Softmax replaces x with exp(x-max)/Σexp(x-max).
+func Softmax(x []float32) { active.softmax(x) }
+
+// SiLUMul does gate[i] = silu(gate[i]) * up[i], silu(g) = g/(1+e^-g): the
+// SwiGLU feed-forward's elementwise step.
+func SiLUMul(gate, up []float32) { active.siluMul(gate, up) }
+
+func rmsNormGeneric(dst, x, w []float32, eps float32) {
 	var ss float64
 	for _, v := range x {
 		ss += float64(v) * float64(v)
@@ -37,8 +46,7 @@ func RMSNorm(dst, x, w []float32, eps float32) {
 	}
 }
 
-// Softmax replaces x with exp(x-max)/Σexp(x-max).
-func Softmax(x []float32) {
+func softmaxGeneric(x []float32) {
 	if len(x) == 0 {
 		return
 	}
@@ -58,9 +66,7 @@ func Softmax(x []float32) {
 	}
 }
 
-// SiLUMul does gate[i] = silu(gate[i]) * up[i], silu(g) = g/(1+e^-g): the
-// SwiGLU feed-forward's elementwise step.
-func SiLUMul(gate, up []float32) {
+func siluMulGeneric(gate, up []float32) {
 	up = up[:len(gate)]
 	for i, g := range gate {
 		gate[i] = g / (1 + float32(math.Exp(float64(-g)))) * up[i]
@@ -175,7 +181,7 @@ func attnHeads(out, q []float32, k, v KV, nPos int, s AttnShape, scores []float3
 				sc[t] = active.dot(qh, k.F32[o:o+d]) * scale
 			}
 		}
-		Softmax(sc)
+		active.softmax(sc)
 		clear(oh)
 		for t := 0; t < nPos; t++ {
 			o := t*stride + off

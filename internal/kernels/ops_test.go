@@ -202,3 +202,61 @@ func TestAttention(t *testing.T) {
 		}
 	}
 }
+
+// TestElementwiseSets runs every kernel set's RMSNorm, Softmax and SiLUMul on
+// sizes with SIMD tails against float64 references, including logits far
+// apart (exp underflow) and gates of large magnitude.
+func TestElementwiseSets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(30, 31))
+	for _, n := range []int{1, 5, 8, 17, 100, 4099} {
+		x := randVec(rng, n)
+		for i := range x {
+			x[i] *= 30 // gates/logits up to ~±100
+		}
+		x[0] = -2000
+		w := randVec(rng, n)
+		for _, ks := range sets() {
+			// SiLUMul
+			g := append([]float32(nil), x...)
+			up := append([]float32(nil), w...)
+			ks.siluMul(g, up)
+			for i := range g {
+				xv := float64(x[i])
+				want := xv / (1 + math.Exp(-xv)) * float64(w[i])
+				if !near(float64(g[i]), want, 1e-5) {
+					t.Fatalf("%s siluMul n=%d [%d] x=%g: %g want %g", ks.name, n, i, x[i], g[i], want)
+				}
+			}
+			// Softmax
+			p := append([]float32(nil), x...)
+			ks.softmax(p)
+			mx := math.Inf(-1)
+			for _, v := range x {
+				mx = max(mx, float64(v))
+			}
+			var sum float64
+			for _, v := range x {
+				sum += math.Exp(float64(v) - mx)
+			}
+			for i := range p {
+				want := math.Exp(float64(x[i])-mx) / sum
+				if math.Abs(float64(p[i])-want) > 2e-5*want+1e-30 { // float32 x-max costs ~ulp(100)
+					t.Fatalf("%s softmax n=%d [%d]: %g want %g", ks.name, n, i, p[i], want)
+				}
+			}
+			// RMSNorm
+			d := make([]float32, n)
+			ks.rmsNorm(d, x, w, 1e-6)
+			var ss float64
+			for _, v := range x {
+				ss += float64(v) * float64(v)
+			}
+			r := 1 / math.Sqrt(ss/float64(n)+1e-6)
+			for i := range d {
+				if want := float64(x[i]) * r * float64(w[i]); !near(float64(d[i]), want, 1e-5) {
+					t.Fatalf("%s rmsNorm n=%d [%d]: %g want %g", ks.name, n, i, d[i], want)
+				}
+			}
+		}
+	}
+}

@@ -14,12 +14,15 @@ import (
 // vpmaddwd (-> int32), exact within a block, scaled in float32 per block.
 
 var avx2Set = kernelSet{
-	name:    "avx2+fma",
+	name:    "avx2+fma (q8_0,q4_0,q4_k,q6_k,f16,bf16,f32)",
 	rows:    rowsAVX2,
 	dot:     dotAVX2,
 	axpy:    axpyAVX2,
 	dotF16:  dotF16sAVX2,
 	axpyF16: axpyF16AVX2,
+	rmsNorm: rmsNormAVX2,
+	softmax: softmaxAVX2,
+	siluMul: siluMulAVX2,
 }
 
 func rowsAVX2(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {

@@ -28,12 +28,15 @@ func dotF16AVX512(x *float32, h *uint16, n int) float32
 // avx512Set needs AVX-512 F/BW/VL/DQ + VNNI and F16C (every AVX-512 CPU has
 // F16C). F32 and BF16 stay on the AVX2 loops, which already run at memory speed.
 var avx512Set = kernelSet{
-	name:    "avx512+vnni",
+	name:    "avx512+vnni (q8_0,q4_0,q4_k,q6_k via vpdpbusd/vpdpwssd; f16 via vcvtph2ps; f32 gemm; bf16 avx2)",
 	rows:    rowsAVX512,
 	dot:     dotAVX2,
 	axpy:    axpyAVX2,
 	dotF16:  dotF16sAVX512,
 	axpyF16: axpyF16AVX2,
+	rmsNorm: rmsNormAVX2,
+	softmax: softmaxAVX2,
+	siluMul: siluMulAVX2,
 }
 
 func dotF16sAVX512(a []float32, h []uint16) float32 {
