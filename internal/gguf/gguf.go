@@ -229,13 +229,18 @@ func (f *File) Int(key string) (int64, error) {
 	return i, nil
 }
 
-// Float returns a float32 or float64 value.
+// Float returns a float32 or float64 value; integer values are converted too.
 func (f *File) Float(key string) (float64, error) {
 	v, off, err := f.lookup(key)
 	if err != nil {
 		return 0, err
 	}
 	x, ok := v.Float()
+	if i, isInt := v.Int(); !ok && isInt {
+		x, ok = float64(i), true
+	} else if u, isUint := v.Uint(); !ok && isUint {
+		x, ok = float64(u), true
+	}
 	if !ok {
 		return 0, f.typeErr(key, off, v, "float")
 	}

@@ -95,6 +95,12 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if x, err := f.Float("f32"); err != nil || x != 1.5 {
 		t.Errorf("Float(f32) = %v, %v", x, err)
 	}
+	if x, err := f.Float("u64"); err != nil || x != 1<<40 {
+		t.Errorf("Float(u64) = %v, %v", x, err)
+	}
+	if _, err := f.Float("strs"); err == nil {
+		t.Error("Float of a string array succeeded")
+	}
 	if b, err := f.Bool("b"); err != nil || !b {
 		t.Errorf("Bool = %v, %v", b, err)
 	}

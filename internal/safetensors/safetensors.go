@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/bayling-go/bayling/internal/tensor"
@@ -360,6 +361,22 @@ func (f *File) Tensor(name string) (tensor.Tensor, error) {
 	return tensor.Tensor{Name: ti.Name, Type: typ, Shape: slices.Clone(ti.Shape), Data: data}, nil
 }
 
+// hfRank is the position of each writable dtype in the reference
+// implementation's Dtype enum; its writer orders tensors by it, descending.
+var hfRank = map[tensor.DType]int{tensor.I8: 5, tensor.I16: 11, tensor.F16: 13, tensor.BF16: 14, tensor.I32: 15, tensor.F32: 17, tensor.F64: 19, tensor.I64: 20}
+
+// SortEntries orders entries as the reference writer (safetensors' Rust
+// prepare) does: by dtype, widest/last-declared first, then by name. Every
+// tensor then starts at a multiple of its element size.
+func SortEntries(entries []Entry) {
+	slices.SortStableFunc(entries, func(a, b Entry) int {
+		if ra, rb := hfRank[a.Type], hfRank[b.Type]; ra != rb {
+			return rb - ra
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+}
+
 // Entry describes a tensor to write.
 type Entry struct {
 	Name  string
@@ -368,7 +385,7 @@ type Entry struct {
 }
 
 // Encode writes a complete safetensors file to out: the header (tensors in
-// the given order, __metadata__ first with sorted keys, compact JSON padded
+// the given order; see SortEntries, __metadata__ first with sorted keys, compact JSON padded
 // with spaces to a multiple of 8 bytes like the reference writer), then each
 // tensor's data from data(i, out), which must write exactly its byte size.
 func Encode(out io.Writer, metadata map[string]string, entries []Entry, data func(i int, out io.Writer) error) error {

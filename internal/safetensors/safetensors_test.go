@@ -289,3 +289,16 @@ func TestOpenDirSingleAndSharded(t *testing.T) {
 		t.Errorf("empty dir: %v", err)
 	}
 }
+
+func TestSortEntries(t *testing.T) {
+	e := []Entry{{"z", tensor.I8, nil}, {"b", tensor.F16, nil}, {"a", tensor.F32, nil}, {"c", tensor.BF16, nil},
+		{"y", tensor.F32, nil}, {"x", tensor.I64, nil}, {"d", tensor.F64, nil}, {"i", tensor.I32, nil}, {"h", tensor.I16, nil}}
+	SortEntries(e)
+	var got []string
+	for _, x := range e {
+		got = append(got, x.Name)
+	}
+	if want := []string{"x", "d", "a", "y", "i", "c", "b", "h", "z"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("order %v, want %v", got, want)
+	}
+}
