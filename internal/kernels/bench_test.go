@@ -112,3 +112,18 @@ func reportCPU(b *testing.B, c0 time.Duration, bytes, threads int) {
 		b.ReportMetric(float64(bytes)*float64(b.N)/(cpu.Seconds()/float64(threads))/1e9, "cpuGB/s")
 	}
 }
+
+// BenchmarkPoolDispatch is the fixed cost of one parallel call (wake the
+// helpers, run an empty share, wait): what every decode matvec pays.
+func BenchmarkPoolDispatch(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("t%d", threads), func(b *testing.B) {
+			p := NewPool(threads)
+			defer p.Close()
+			fn := func(lo, hi int) {}
+			for b.Loop() {
+				p.Parallel(threads, fn)
+			}
+		})
+	}
+}

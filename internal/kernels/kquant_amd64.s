@@ -341,3 +341,26 @@ f16done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func axpyF16AVX512(y *float32, a float32, h *uint16, n int), n a multiple of 16:
+// y += a·h for a half-precision V-cache row.
+TEXT ·axpyF16AVX512(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	VBROADCASTSS a+8(FP), Z1
+	MOVQ h+16(FP), SI
+	MOVQ n+24(FP), CX
+	SHRQ $4, CX
+	JZ   axdone
+
+axloop:
+	VCVTPH2PS (SI), Z2
+	VFMADD213PS (DI), Z1, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ $32, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  axloop
+
+axdone:
+	VZEROUPPER
+	RET

@@ -25,6 +25,9 @@ func dotQ6_KVNNI(row *byte, qs *int8, d *float32, bsums *int16, nb int) float32
 //go:noescape
 func dotF16AVX512(x *float32, h *uint16, n int) float32
 
+//go:noescape
+func axpyF16AVX512(y *float32, a float32, h *uint16, n int)
+
 // avx512Set needs AVX-512 F/BW/VL/DQ + VNNI and F16C (every AVX-512 CPU has
 // F16C). F32 and BF16 stay on the AVX2 loops, which already run at memory speed.
 var avx512Set = kernelSet{
@@ -33,7 +36,7 @@ var avx512Set = kernelSet{
 	dot:     dotAVX2,
 	axpy:    axpyAVX2,
 	dotF16:  dotF16sAVX512,
-	axpyF16: axpyF16AVX2,
+	axpyF16: axpyF16sAVX512,
 	rmsNorm: rmsNormAVX2,
 	softmax: softmaxAVX2,
 	siluMul: siluMulAVX2,
@@ -49,6 +52,16 @@ func dotF16sAVX512(a []float32, h []uint16) float32 {
 		s += dotF16sAVX2(a[n:], h[n:len(a)])
 	}
 	return s
+}
+
+func axpyF16sAVX512(y []float32, a float32, h []uint16) {
+	n := len(y) &^ 15
+	if n > 0 {
+		axpyF16AVX512(unsafe.SliceData(y), a, unsafe.SliceData(h[:n]), n)
+	}
+	if n < len(y) {
+		axpyF16AVX2(y[n:], a, h[n:len(y)])
+	}
 }
 
 func rowsAVX512(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {
