@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Template is a parsed template; it is safe for concurrent Render calls.
@@ -21,6 +22,9 @@ type Template struct {
 
 // Parse compiles src.
 func Parse(src string, opt Options) (*Template, error) {
+	// Jinja turns every \r\n and \r of the source into \n (its default
+	// newline_sequence), in text and string literals alike.
+	src = strings.ReplaceAll(strings.ReplaceAll(src, "\r\n", "\n"), "\r", "\n")
 	segs, err := lex(src, opt)
 	if err == nil {
 		var body []node
