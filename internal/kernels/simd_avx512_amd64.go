@@ -29,9 +29,9 @@ func dotF16AVX512(x *float32, h *uint16, n int) float32
 func axpyF16AVX512(y *float32, a float32, h *uint16, n int)
 
 // avx512Set needs AVX-512 F/BW/VL/DQ + VNNI and F16C (every AVX-512 CPU has
-// F16C). F32 and BF16 stay on the AVX2 loops, which already run at memory speed.
+// F16C).
 var avx512Set = kernelSet{
-	name:    "avx512+vnni (q8_0,q4_0,q4_k,q6_k via vpdpbusd/vpdpwssd; f16 via vcvtph2ps; f32 gemm; bf16 avx2)",
+	name:    "avx512+vnni (q8_0,q4_0,q4_k,q6_k via vpdpbusd/vpdpwssd; f16 via vcvtph2ps; bf16; f32/f16/bf16 gemm)",
 	rows:    rowsAVX512,
 	dot:     dotAVX2,
 	axpy:    axpyAVX2,
@@ -65,13 +65,12 @@ func axpyF16sAVX512(y []float32, a float32, h []uint16) {
 }
 
 func rowsAVX512(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {
-	if m.Type == tensor.F32 && n >= 4 {
-		gemmF32AVX512(dst, m, x, n, r0, r1)
-		return
-	}
-	if m.Type == tensor.F32 || m.Type == tensor.BF16 {
-		rowsAVX2(dst, m, x, n, acts, r0, r1)
-		return
+	switch m.Type {
+	case tensor.F32, tensor.F16, tensor.BF16:
+		if n >= 4 {
+			gemmAVX512(dst, m, x, n, r0, r1)
+			return
+		}
 	}
 	rb := m.rowBytes()
 	for t0 := r0; t0 < r1; t0 += rowTile {
@@ -85,10 +84,11 @@ func rowsAVX512(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 i
 func rowsAVX512Span(dst []float32, m Mat, x []float32, j int, acts []q8Act, r0, r1, rb int) {
 	data := m.Data[r0*rb : r1*rb]
 	out := dst[j*m.Rows+r0 : j*m.Rows+r1]
-	if m.Type == tensor.F16 {
+	switch m.Type {
+	case tensor.F32, tensor.F16, tensor.BF16:
 		xj := x[j*m.Cols : (j+1)*m.Cols]
 		for i := range out {
-			out[i] = dotF16sAVX512(xj, bytesU16(data[i*rb:(i+1)*rb]))
+			out[i] = dotFloatRow(m.Type, data[i*rb:(i+1)*rb], xj)
 		}
 		return
 	}
