@@ -68,6 +68,24 @@ func (j *Jinja) Render(msgs []Message, addGen bool) (string, error) {
 		d.Set("content", m.Content)
 		list[i] = d
 	}
+	return j.render(list, addGen)
+}
+
+// RenderJSON renders messages given as a JSON array of message objects,
+// keeping fields Message lacks (tool_calls, reasoning_content, content
+// parts) and their key order, as an OpenAI-style request carries them.
+func (j *Jinja) RenderJSON(messages []byte, addGen bool) (string, error) {
+	v, err := jinja.ParseJSON(messages)
+	if err != nil {
+		return "", fmt.Errorf("chat template %s: messages: %w", j.name, err)
+	}
+	if _, ok := v.([]any); !ok {
+		return "", fmt.Errorf("chat template %s: messages: want a JSON array", j.name)
+	}
+	return j.render(v, addGen)
+}
+
+func (j *Jinja) render(list any, addGen bool) (string, error) {
 	vars := map[string]any{}
 	for k, v := range j.Vars {
 		vars[k] = v

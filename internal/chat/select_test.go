@@ -202,3 +202,29 @@ func TestNativeLlamaFormatsMatchJinja2(t *testing.T) {
 		t.Fatalf("compared %d cases, want 28", n)
 	}
 }
+
+func TestJinjaRenderJSONKeepsToolCalls(t *testing.T) {
+	qtmpl, qhas := tokenizerConfig(t, "qwen3")
+	q, err := NewJinja("qwen3", qtmpl, "", "<|im_end|>", qhas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := `[{"role":"user","content":"Weather?"},
+	  {"role":"assistant","content":"","tool_calls":[{"function":{"name":"w","arguments":{"city":"Paris","days":2}}}]},
+	  {"role":"tool","content":"sunny"}]`
+	got, err := q.RenderJSON([]byte(msgs), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n<tool_call>\n" +
+		`{"name": "w", "arguments": {"city": "Paris", "days": 2}}` +
+		"\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nsunny\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
+	if got != want {
+		t.Fatalf("\n got %q\nwant %q", got, want)
+	}
+	for _, bad := range []string{`{"role":"user"}`, `[{"role":`, `[] []`} {
+		if _, err := q.RenderJSON([]byte(bad), true); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}

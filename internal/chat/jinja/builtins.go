@@ -9,7 +9,15 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
 )
+
+// pyUpper and pyLower use full Unicode case mappings, as Python's
+// str.upper/lower do ("ß" upper-cases to "SS", a final sigma lowers to "ς").
+func pyUpper(s string) string { return cases.Upper(language.Und).String(s) }
+func pyLower(s string) string { return cases.Lower(language.Und).String(s) }
 
 type loopInfo struct {
 	i     int
@@ -432,9 +440,9 @@ func strMethod(s string, name string) *Func {
 			return listOf(out), nil
 		})
 	case "upper":
-		return method(name, func([]any, map[string]any) (any, error) { return strings.ToUpper(s), nil })
+		return method(name, func([]any, map[string]any) (any, error) { return pyUpper(s), nil })
 	case "lower":
-		return method(name, func([]any, map[string]any) (any, error) { return strings.ToLower(s), nil })
+		return method(name, func([]any, map[string]any) (any, error) { return pyLower(s), nil })
 	case "title":
 		return method(name, func([]any, map[string]any) (any, error) { return pyTitle(s), nil })
 	case "capitalize":
@@ -598,6 +606,11 @@ func replaceN(s string, args []any) (any, error) {
 	return strings.Replace(s, old, nw, n), nil
 }
 
+// titleRune is the full titlecase mapping of one character ("ß" -> "Ss").
+func titleRune(r rune) string {
+	return cases.Title(language.Und, cases.NoLower).String(string(r))
+}
+
 func isCased(r rune) bool { return unicode.IsUpper(r) || unicode.IsLower(r) || unicode.IsTitle(r) }
 
 // pyTitle is Python's str.title.
@@ -606,9 +619,9 @@ func pyTitle(s string) string {
 	prev := false
 	for _, r := range s {
 		if prev {
-			b.WriteRune(unicode.ToLower(r))
+			b.WriteString(pyLower(string(r)))
 		} else {
-			b.WriteRune(unicode.ToTitle(r))
+			b.WriteString(titleRune(r))
 		}
 		prev = isCased(r)
 	}
@@ -620,7 +633,7 @@ func capitalize(s string) string {
 	if n == 0 {
 		return s
 	}
-	return string(unicode.ToTitle(r)) + strings.ToLower(s[n:])
+	return titleRune(r) + pyLower(s[n:])
 }
 
 // jinjaTitle is Jinja's title filter: words start after '-', whitespace or
@@ -634,9 +647,9 @@ func jinjaTitle(s string) string {
 		case boundary:
 			b.WriteRune(r)
 		case start:
-			b.WriteRune(unicode.ToUpper(r))
+			b.WriteString(pyUpper(string(r)))
 		default:
-			b.WriteRune(unicode.ToLower(r))
+			b.WriteString(pyLower(string(r)))
 		}
 		start = boundary
 	}
@@ -657,8 +670,8 @@ func init() {
 		"trim":       fTrim,
 		"length":     func(_ *renderer, v any, _ []any, _ map[string]any) (any, error) { return length(v) },
 		"tojson":     fToJSON,
-		"upper":      strFilter(strings.ToUpper),
-		"lower":      strFilter(strings.ToLower),
+		"upper":      strFilter(pyUpper),
+		"lower":      strFilter(pyLower),
 		"capitalize": strFilter(capitalize),
 		"title":      strFilter(jinjaTitle),
 		"replace":    func(_ *renderer, v any, args []any, _ map[string]any) (any, error) { return replaceN(str(v), args) },
@@ -732,8 +745,8 @@ func init() {
 			}
 			return x%y == 0, nil
 		},
-		"lower": func(v any, _ []any) (bool, error) { s, ok := v.(string); return ok && s == strings.ToLower(s), nil },
-		"upper": func(v any, _ []any) (bool, error) { s, ok := v.(string); return ok && s == strings.ToUpper(s), nil },
+		"lower": func(v any, _ []any) (bool, error) { s, ok := v.(string); return ok && s == pyLower(s), nil },
+		"upper": func(v any, _ []any) (bool, error) { s, ok := v.(string); return ok && s == pyUpper(s), nil },
 		"sameas": func(v any, args []any) (bool, error) {
 			if len(args) != 1 {
 				return false, fmt.Errorf("sameas takes one argument")
@@ -1075,7 +1088,7 @@ func fItems(_ *renderer, v any, _ []any, _ map[string]any) (any, error) {
 
 func sortKey(v any, caseSensitive bool) any {
 	if s, ok := v.(string); ok && !caseSensitive {
-		return strings.ToLower(s)
+		return pyLower(s)
 	}
 	return v
 }

@@ -67,3 +67,19 @@ func TestParseErrorsNameLine(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// FuzzParseJSON: request bodies reach ParseJSON; it must never panic.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{`[{"role":"user","content":"hi"}]`, `{"a":[1,2.5,null,true,"x"]}`, `"s"`, `[`, `{"a":}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := ParseJSON(b)
+		if err != nil {
+			return
+		}
+		if _, err := fToJSON(nil, v, nil, nil); err != nil {
+			t.Fatalf("tojson of parsed JSON failed: %v", err)
+		}
+	})
+}
