@@ -82,8 +82,14 @@ func parseLlama2C(b []byte, vocabSize int) (*Llama2C, error) {
 		scores = append(scores, score)
 		off += 8 + n
 	}
-	if len(pieces) < 3 {
-		return nil, fmt.Errorf("%d tokens: need at least <unk>, BOS, EOS", len(pieces))
+	// run.c's byte fallback emits byte+3, so ids 3..258 must be <0x00>..<0xFF>.
+	if len(pieces) < 259 {
+		return nil, fmt.Errorf("%d tokens: need <unk>, BOS, EOS and 256 byte pieces", len(pieces))
+	}
+	for i := 0; i < 256; i++ {
+		if b, ok := parseBytePiece(pieces[3+i]); !ok || int(b) != i {
+			return nil, fmt.Errorf("token %d is %q, want <0x%02X> (run.c byte fallback)", 3+i, pieces[3+i], i)
+		}
 	}
 	return newLlama2C(pieces, scores, maxLen), nil
 }
