@@ -14,7 +14,7 @@ type promptCase struct {
 	Prompt   string    `json:"prompt"`
 }
 
-func loadJSON(t *testing.T, path string, v any) {
+func loadJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

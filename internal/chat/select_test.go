@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func sharedDir(t *testing.T) string {
+func sharedDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -36,7 +36,7 @@ func sharedDir(t *testing.T) string {
 
 // tokenizerConfig reads a tokenizer_config.json from ../shared: its chat
 // template and the texts of its added tokens.
-func tokenizerConfig(t *testing.T, model string) (tmpl string, has func(string) bool) {
+func tokenizerConfig(t testing.TB, model string) (tmpl string, has func(string) bool) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(sharedDir(t), "fixtures", "npm-tokenizers", model, "tokenizer_config.json"))
 	if err != nil {
