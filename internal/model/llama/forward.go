@@ -2,55 +2,93 @@ package llama
 
 import "github.com/bayling-go/bayling/internal/kernels"
 
-// step runs n = len(tokens) tokens through every layer at positions
-// s.pos.., leaving the final hidden states in s.buf.x and their keys and
-// values in the cache. Weights are read once per step for all n rows.
-func (s *State) step(tokens []int) {
-	n := len(tokens)
-	s.grow(n)
-	c, w, b := &s.m.cfg, s.m.w, &s.buf
+// row is one token of a forward step: the sequence it belongs to and its
+// position there. A step's rows may all belong to one sequence (prefill) or
+// each to a different one (batched decode); weights are read once per step.
+type row struct {
+	s   *State
+	pos int
+}
+
+// scratch holds the activations of up to n rows.
+type scratch struct {
+	n              int
+	rows           []row
+	x, xb, q, k, v []float32
+	ao, hb, hb2    []float32
+	cs             []float32 // RoPE cos/sin per row
+	att            []float32 // attention scores, heads × positions
+}
+
+// grow sizes b for n rows of model m with contexts up to ctx positions.
+func (b *scratch) grow(m *Model, n, ctx int) {
+	c := &m.cfg
+	if b.n < n {
+		dim, qd, kvd, hid := c.HiddenSize, c.QDim(), c.KVDim(), c.IntermediateSize
+		b.n = n
+		b.rows = make([]row, 0, n)
+		b.x = make([]float32, n*dim)
+		b.xb = make([]float32, n*dim)
+		b.q = make([]float32, n*qd)
+		b.k = make([]float32, n*kvd)
+		b.v = make([]float32, n*kvd)
+		b.ao = make([]float32, n*qd)
+		b.hb = make([]float32, n*hid)
+		b.hb2 = make([]float32, n*hid)
+		b.cs = make([]float32, n*c.HeadSize())
+	}
+	if len(b.att) < c.NumAttentionHeads*ctx {
+		b.att = make([]float32, c.NumAttentionHeads*ctx)
+	}
+}
+
+// forward runs b.rows with the given tokens through every layer, leaving
+// the final hidden states in b.x and each row's key and value in its
+// sequence's cache. It does not move any State's position.
+func (m *Model) forward(b *scratch, tokens []int) {
+	c, w := &m.cfg, m.w
 	dim, hs := c.HiddenSize, c.HeadSize()
 	for t, id := range tokens {
 		embedRow(b.x[t*dim:(t+1)*dim], w.TokenEmbd, id)
-		ropeTable(b.cs[t*hs:(t+1)*hs], s.m.freqs, s.pos+t)
+		ropeTable(b.cs[t*hs:(t+1)*hs], m.freqs, b.rows[t].pos)
 	}
 	for l := range w.Layers {
-		s.attention(l, n)
-		s.feedForward(l, n)
+		m.attention(b, l)
+		m.feedForward(b, l)
 	}
-	s.pos += n
 }
 
 // attention is the attention half of layer l with its residual add.
-func (s *State) attention(l, n int) {
-	m, c, lw, b := s.m, &s.m.cfg, &s.m.w.Layers[l], &s.buf
+func (m *Model) attention(b *scratch, l int) {
+	c, lw, n := &m.cfg, &m.w.Layers[l], len(b.rows)
 	dim, qd, kvd, hs := c.HiddenSize, c.QDim(), c.KVDim(), c.HeadSize()
 	for t := 0; t < n; t++ {
 		kernels.RMSNorm(b.xb[t*dim:(t+1)*dim], b.x[t*dim:(t+1)*dim], lw.AttnNorm, m.eps)
 	}
-	// Keys and values go straight into the cache rows of these positions.
-	kc := s.k[l][s.pos*kvd : (s.pos+n)*kvd]
-	vc := s.v[l][s.pos*kvd : (s.pos+n)*kvd]
 	m.matmul(b.q, lw.Wq, b.xb, n)
-	m.matmul(kc, lw.Wk, b.xb, n)
-	m.matmul(vc, lw.Wv, b.xb, n)
-	for t := 0; t < n; t++ {
+	m.matmul(b.k, lw.Wk, b.xb, n)
+	m.matmul(b.v, lw.Wv, b.xb, n)
+	for t, r := range b.rows {
 		cs := b.cs[t*hs : (t+1)*hs]
 		kernels.RoPE(b.q[t*qd:(t+1)*qd], hs, cs)
-		kernels.RoPE(kc[t*kvd:(t+1)*kvd], hs, cs)
+		kernels.RoPE(b.k[t*kvd:(t+1)*kvd], hs, cs)
+		copy(r.s.k[l][r.pos*kvd:(r.pos+1)*kvd], b.k[t*kvd:(t+1)*kvd])
+		copy(r.s.v[l][r.pos*kvd:(r.pos+1)*kvd], b.v[t*kvd:(t+1)*kvd])
 	}
-	// Causal: the token at position p attends to positions 0..p.
-	for t := 0; t < n; t++ {
-		np := s.pos + t + 1
-		m.attention(b.ao[t*qd:(t+1)*qd], b.q[t*qd:(t+1)*qd], s.k[l][:np*kvd], s.v[l][:np*kvd], np, b.att)
+	// Causal: the token at position p attends to positions 0..p of its
+	// own sequence. All rows' keys are cached before any row attends, so
+	// rows of one sequence in one step see each other.
+	for t, r := range b.rows {
+		np := r.pos + 1
+		m.attend(b.ao[t*qd:(t+1)*qd], b.q[t*qd:(t+1)*qd], r.s.k[l][:np*kvd], r.s.v[l][:np*kvd], np, b.att)
 	}
 	m.matmul(b.xb, lw.Wo, b.ao, n)
 	add(b.x[:n*dim], b.xb)
 }
 
 // feedForward is the SwiGLU half of layer l with its residual add.
-func (s *State) feedForward(l, n int) {
-	m, c, lw, b := s.m, &s.m.cfg, &s.m.w.Layers[l], &s.buf
+func (m *Model) feedForward(b *scratch, l int) {
+	c, lw, n := &m.cfg, &m.w.Layers[l], len(b.rows)
 	dim, hid := c.HiddenSize, c.IntermediateSize
 	for t := 0; t < n; t++ {
 		kernels.RMSNorm(b.xb[t*dim:(t+1)*dim], b.x[t*dim:(t+1)*dim], lw.FFNNorm, m.eps)
@@ -63,13 +101,19 @@ func (s *State) feedForward(l, n int) {
 }
 
 // output writes the logits of rows first..first+n-1 of the last step to dst.
-func (s *State) output(dst []float32, first, n int) {
-	m, c, w, b := s.m, &s.m.cfg, s.m.w, &s.buf
-	dim := c.HiddenSize
+func (m *Model) output(b *scratch, dst []float32, first, n int) {
+	dim := m.cfg.HiddenSize
 	x := b.x[first*dim : (first+n)*dim]
 	xb := b.xb[:n*dim]
 	for t := 0; t < n; t++ {
-		kernels.RMSNorm(xb[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], w.OutputNorm, m.eps)
+		kernels.RMSNorm(xb[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], m.w.OutputNorm, m.eps)
 	}
-	m.matmul(dst, w.Output, xb, n)
+	m.matmul(dst, m.w.Output, xb, n)
+}
+
+func add(dst, x []float32) {
+	x = x[:len(dst)]
+	for i := range dst {
+		dst[i] += x[i]
+	}
 }

@@ -44,7 +44,7 @@ func (m *Model) matmul(dst []float32, w Mat, x []float32, n int) {
 	kernels.MatMul(dst, w, x, n)
 }
 
-func (m *Model) attention(out, q []float32, k, v []float32, nPos int, scores []float32) {
+func (m *Model) attend(out, q []float32, k, v []float32, nPos int, scores []float32) {
 	c := &m.cfg
 	shape := kernels.AttnShape{Heads: c.NumAttentionHeads, KVHeads: c.KVHeads(), HeadDim: c.HeadSize()}
 	kv, vv := kernels.KV{F32: k}, kernels.KV{F32: v}
@@ -53,6 +53,15 @@ func (m *Model) attention(out, q []float32, k, v []float32, nPos int, scores []f
 		return
 	}
 	kernels.Attention(out, q, kv, vv, nPos, shape, scores)
+}
+
+func (m *Model) checkTokens(tokens []int) error {
+	for i, t := range tokens {
+		if t < 0 || t >= m.cfg.VocabSize {
+			return fmt.Errorf("llama: token %d at index %d outside vocabulary of %d", t, i, m.cfg.VocabSize)
+		}
+	}
+	return nil
 }
 
 // Config returns the model's hyperparameters.

@@ -36,10 +36,3 @@ func embedRow(dst []float32, m Mat, id int) {
 		panic(err) // excluded by checkEmbedding
 	}
 }
-
-func add(dst, x []float32) {
-	x = x[:len(dst)]
-	for i := range dst {
-		dst[i] += x[i]
-	}
-}

@@ -18,14 +18,6 @@ type State struct {
 	logits   []float32
 }
 
-// scratch holds the activations of up to n rows.
-type scratch struct {
-	n                     int
-	x, xb, q, ao, hb, hb2 []float32
-	cs                    []float32 // RoPE cos/sin per row
-	att                   []float32 // attention scores of one head
-}
-
 // Pos is the number of positions already in the cache, i.e. the position
 // the next token will take.
 func (s *State) Pos() int { return s.pos }
@@ -55,6 +47,10 @@ func (s *State) SetMaxBatch(n int) {
 	s.maxBatch = n
 }
 
+// Logits returns the logits after the last token fed (by Forward,
+// ForwardAll or a Batch). The slice is overwritten by the next call.
+func (s *State) Logits() []float32 { return s.logits }
+
 // Forward runs tokens at positions Pos()..Pos()+len(tokens)-1 and returns
 // the logits after the last one. The slice is owned by s and overwritten by
 // the next call. On error the state is unchanged.
@@ -65,9 +61,8 @@ func (s *State) Forward(tokens []int) ([]float32, error) {
 	for len(tokens) > 0 {
 		n := min(len(tokens), s.maxBatch)
 		s.step(tokens[:n])
-		last := len(tokens) == n
-		if last {
-			s.output(s.logits, n-1, 1)
+		if n == len(tokens) {
+			s.m.output(&s.buf, s.logits, n-1, 1)
 		}
 		tokens = tokens[n:]
 	}
@@ -88,14 +83,26 @@ func (s *State) ForwardAll(tokens []int, dst []float32) ([]float32, error) {
 	for len(tokens) > 0 {
 		n := min(len(tokens), s.maxBatch)
 		s.step(tokens[:n])
-		s.output(out, 0, n)
-		if len(tokens) == n {
+		s.m.output(&s.buf, out, 0, n)
+		if n == len(tokens) {
 			copy(s.logits, out[(n-1)*vocab:])
 		}
 		out = out[n*vocab:]
 		tokens = tokens[n:]
 	}
 	return dst, nil
+}
+
+// step runs tokens (at most maxBatch) at the next positions of s.
+func (s *State) step(tokens []int) {
+	b := &s.buf
+	b.grow(s.m, len(tokens), s.ctx)
+	b.rows = b.rows[:0]
+	for t := range tokens {
+		b.rows = append(b.rows, row{s, s.pos + t})
+	}
+	s.m.forward(b, tokens)
+	s.pos += len(tokens)
 }
 
 func (s *State) check(tokens []int) error {
@@ -105,31 +112,5 @@ func (s *State) check(tokens []int) error {
 	if end := s.pos + len(tokens); end > s.ctx {
 		return fmt.Errorf("llama: position %d exceeds context length %d", end, s.ctx)
 	}
-	for i, t := range tokens {
-		if t < 0 || t >= s.m.cfg.VocabSize {
-			return fmt.Errorf("llama: token %d at index %d outside vocabulary of %d", t, i, s.m.cfg.VocabSize)
-		}
-	}
-	return nil
-}
-
-// grow sizes the scratch buffers for n rows.
-func (s *State) grow(n int) {
-	b := &s.buf
-	if b.n >= n {
-		return
-	}
-	c := &s.m.cfg
-	dim, qd, hid := c.HiddenSize, c.QDim(), c.IntermediateSize
-	b.n = n
-	b.x = make([]float32, n*dim)
-	b.xb = make([]float32, n*max(dim, qd))
-	b.q = make([]float32, n*qd)
-	b.ao = make([]float32, n*qd)
-	b.hb = make([]float32, n*hid)
-	b.hb2 = make([]float32, n*hid)
-	b.cs = make([]float32, n*c.HeadSize())
-	if b.att == nil {
-		b.att = make([]float32, c.NumAttentionHeads*s.ctx)
-	}
+	return s.m.checkTokens(tokens)
 }
