@@ -239,6 +239,16 @@ func TestParseErrors(t *testing.T) {
 
 // Every truncation of a valid file must fail cleanly, except cuts in the
 // zero padding after the last tensor (llama.cpp's loader accepts those too).
+func TestParseV2(t *testing.T) {
+	b := append(header(2, 0, 1), appendStr(nil, "general.architecture")...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(TypeString))
+	b = appendStr(b, "llama")
+	f, err := Parse(b, "v2")
+	if err != nil || f.Version != 2 || f.Arch() != "llama" {
+		t.Fatalf("v2: %v %+v", err, f)
+	}
+}
+
 func TestParseTruncated(t *testing.T) {
 	data := buildTiny(t)
 	f, err := Parse(data, "full")
