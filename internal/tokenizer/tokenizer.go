@@ -244,10 +244,12 @@ func (b *bufPool[T]) get(newFn func() *T) *T {
 
 func (b *bufPool[T]) put(x *T) { b.p.Put(x) }
 
-// checkID reports ids outside the vocabulary (used by the CLI).
-func checkID(t Tokenizer, id int) error {
-	if id < 0 || id >= t.VocabSize() {
-		return fmt.Errorf("token id %d out of range [0,%d)", id, t.VocabSize())
+// CheckIDs reports the first id outside the vocabulary.
+func CheckIDs(t Tokenizer, ids []int) error {
+	for i, id := range ids {
+		if id < 0 || id >= t.VocabSize() {
+			return fmt.Errorf("token %d: id %d out of range [0,%d)", i, id, t.VocabSize())
+		}
 	}
 	return nil
 }
