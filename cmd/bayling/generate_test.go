@@ -204,3 +204,31 @@ func TestGenerateRegistered(t *testing.T) {
 		t.Fatalf("generate not registered: %v", err)
 	}
 }
+
+// llama.cpp (github:ggerganov/llama.cpp@c392e50, CPU build under /work/ref)
+// on ollama's random-weight F16 model: stdout of
+// `llama-simple -m llama-2-tiny-random.gguf -n N PROMPT` (greedy), which
+// echoes "<s> " and the prompt. With the prompt "你好，世界" the two
+// programs part after 11 tokens at a near-tie (logit margin 1.1e-5, within
+// the rounding of llama.cpp's F16 activations), so that prompt is not used.
+var llamaSimpleTinyRandom = []struct {
+	prompt string
+	n      int
+	stdout string
+}{
+	{"Hello world, this is", 24, "<s> Hello world, this is古 swochadoor execut Warner Thoughcircle深 pag (- aber équip Ele Werk zesificate successo status heutigenโgele Harttek\n"},
+	{"The capital of France is", 64, "<s> The capital of France is古 swochadoorter scientific WindowsCa occupiedrå alta successionникиizaçãountaException inwonersleb Ele Werk zesificate successo status heutigenโ zesificate successo status heutigenโ zesificate successo status heutigenโ zesificate successo status heutigenโ zesificate successo status heutigenโgele HarttekupsologЕfahrtникиizaçãountaException inwonersleb Ele\n"},
+}
+
+func TestGenerateF16MatchesLlamaSimple(t *testing.T) {
+	model := testenv.SharedPath(t, "fixtures", "gguf", "llama-2-tiny-random.gguf")
+	for _, c := range llamaSimpleTinyRandom {
+		out, err := runCLI(t, "-m", model, "-p", c.prompt, "-n", strconv.Itoa(c.n), "--temp", "0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.TrimPrefix(c.stdout, "<s> "); out != want {
+			t.Errorf("%q:\n got %q\nwant %q", c.prompt, out, want)
+		}
+	}
+}
