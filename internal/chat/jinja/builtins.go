@@ -907,6 +907,9 @@ func fJoin(_ *renderer, v any, args []any, kw map[string]any) (any, error) {
 
 func selectFilter(byAttr, keep bool) filterFunc {
 	return func(_ *renderer, v any, args []any, _ map[string]any) (any, error) {
+		if !truthy(v) { // Jinja's select_or_reject skips a falsy sequence, even None
+			return []any{}, nil
+		}
 		items, err := iterate(v)
 		if err != nil {
 			return nil, err
@@ -949,6 +952,9 @@ func selectFilter(byAttr, keep bool) filterFunc {
 }
 
 func fMap(r *renderer, v any, args []any, kw map[string]any) (any, error) {
+	if !truthy(v) { // as Jinja's do_map: a falsy sequence, even None, maps to nothing
+		return []any{}, nil
+	}
 	items, err := iterate(v)
 	if err != nil {
 		return nil, err
