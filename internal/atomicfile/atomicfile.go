@@ -41,6 +41,10 @@ func (a *File) Commit() error {
 	}
 	err := a.W.Flush()
 	if err == nil {
+		// CreateTemp makes 0600 files; outputs are meant to be shared.
+		err = a.f.Chmod(os.FileMode(0o644 &^ umask))
+	}
+	if err == nil {
 		err = a.f.Sync()
 	}
 	if cerr := a.f.Close(); err == nil {

@@ -28,3 +28,17 @@ func TestCommitAndAbort(t *testing.T) {
 		t.Fatalf("temporary files left: %v", ents)
 	}
 }
+
+func TestModeFollowsUmask(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.txt")
+	if err := Write(p, func(w io.Writer) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := os.FileMode(0o644 &^ umask); st.Mode().Perm() != want {
+		t.Fatalf("mode %v, want %v", st.Mode().Perm(), want)
+	}
+}
