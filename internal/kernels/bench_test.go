@@ -127,3 +127,36 @@ func BenchmarkPoolDispatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAttention is one decode step's attention at long context
+// (Llama-2-7B-like heads with GQA 4:1) over an F32 or F16 cache.
+func BenchmarkAttention(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	s := AttnShape{Heads: 32, KVHeads: 8, HeadDim: 128}
+	const nPos = 2048
+	q, out := randVec(rng, s.Heads*s.HeadDim), make([]float32, s.Heads*s.HeadDim)
+	scores := make([]float32, s.Heads*nPos)
+	kf, vf := randVec(rng, nPos*s.KVHeads*s.HeadDim), randVec(rng, nPos*s.KVHeads*s.HeadDim)
+	kh, vh := make([]uint16, len(kf)), make([]uint16, len(vf))
+	for i := range kf {
+		kh[i], vh[i] = F32ToF16(kf[i]), F32ToF16(vf[i])
+	}
+	for _, c := range []struct {
+		name string
+		k, v KV
+		size int
+	}{{"f32", KV{F32: kf}, KV{F32: vf}, 4}, {"f16", KV{F16: kh}, KV{F16: vh}, 2}} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/pos%d/t%d", c.name, nPos, threads), func(b *testing.B) {
+				p := NewPool(threads)
+				defer p.Close()
+				b.SetBytes(int64(2 * len(kf) * c.size)) // K and V streamed
+				c0 := cpuTime()
+				for b.Loop() {
+					p.Attention(out, q, c.k, c.v, nPos, s, scores)
+				}
+				reportCPU(b, c0, 2*len(kf)*c.size, threads)
+			})
+		}
+	}
+}

@@ -160,35 +160,48 @@ func kvLen(c KV) int {
 // least Heads*nPos floats. Causal masking is the caller's choice of nPos.
 func Attention(out, q []float32, k, v KV, nPos int, s AttnShape, scores []float32) {
 	s.check(out, q, k, v, nPos, scores)
-	attnHeads(out, q, k, v, nPos, s, scores, 0, s.Heads)
+	attnKVHeads(out, q, k, v, nPos, s, scores, 0, s.KVHeads)
 }
 
-func attnHeads(out, q []float32, k, v KV, nPos int, s AttnShape, scores []float32, h0, h1 int) {
+// attnKVHeads computes the query heads sharing KV heads [g0,g1). Positions
+// are the outer loop so each thread reads its slice of every cache row
+// front to back (prefetch-friendly), and each K/V head row is loaded once for
+// all query heads of its group: with GQA that divides cache traffic by the
+// group size.
+func attnKVHeads(out, q []float32, k, v KV, nPos int, s AttnShape, scores []float32, g0, g1 int) {
 	d := s.HeadDim
 	stride := s.KVHeads * d
 	group := s.Heads / s.KVHeads
 	scale := float32(1 / math.Sqrt(float64(d)))
-	for h := h0; h < h1; h++ {
-		qh := q[h*d : (h+1)*d]
-		oh := out[h*d : (h+1)*d]
-		sc := scores[h*nPos : (h+1)*nPos]
-		off := (h / group) * d
-		for t := 0; t < nPos; t++ {
-			o := t*stride + off
-			if k.F16 != nil {
-				sc[t] = active.dotF16(qh, k.F16[o:o+d]) * scale
-			} else {
-				sc[t] = active.dot(qh, k.F32[o:o+d]) * scale
+	for t := 0; t < nPos; t++ {
+		for g := g0; g < g1; g++ {
+			o := t*stride + g*d
+			for h := g * group; h < (g+1)*group; h++ {
+				qh := q[h*d : (h+1)*d]
+				var x float32
+				if k.F16 != nil {
+					x = active.dotF16(qh, k.F16[o:o+d])
+				} else {
+					x = active.dot(qh, k.F32[o:o+d])
+				}
+				scores[h*nPos+t] = x * scale
 			}
 		}
-		active.softmax(sc)
-		clear(oh)
-		for t := 0; t < nPos; t++ {
-			o := t*stride + off
-			if v.F16 != nil {
-				active.axpyF16(oh, sc[t], v.F16[o:o+d])
-			} else {
-				active.axpy(oh, sc[t], v.F32[o:o+d])
+	}
+	for h := g0 * group; h < g1*group; h++ {
+		active.softmax(scores[h*nPos : (h+1)*nPos])
+		clear(out[h*d : (h+1)*d])
+	}
+	for t := 0; t < nPos; t++ {
+		for g := g0; g < g1; g++ {
+			o := t*stride + g*d
+			for h := g * group; h < (g+1)*group; h++ {
+				oh := out[h*d : (h+1)*d]
+				if v.F16 != nil {
+					active.axpyF16(oh, scores[h*nPos+t], v.F16[o:o+d])
+				} else {
+					active.axpy(oh, scores[h*nPos+t], v.F32[o:o+d])
+				}
 			}
 		}
 	}

@@ -129,7 +129,7 @@ func (p *Pool) runShare(id int) {
 	case jobQuant:
 		p.s.quantRange(j.m, j.x, lo, hi)
 	case jobAttn:
-		attnHeads(j.out, j.q, j.k, j.v, j.nPos, j.shape, j.scores, lo, hi)
+		attnKVHeads(j.out, j.q, j.k, j.v, j.nPos, j.shape, j.scores, lo, hi)
 	case jobFunc:
 		j.fn(lo, hi)
 	}
@@ -168,12 +168,12 @@ func (p *Pool) matMul(ks *kernelSet, dst []float32, m Mat, x []float32, n int) {
 	p.job = job{}
 }
 
-// Attention is Attention split across the pool's threads by heads.
+// Attention is Attention split across the pool's threads by KV heads.
 func (p *Pool) Attention(out, q []float32, k, v KV, nPos int, s AttnShape, scores []float32) {
 	s.check(out, q, k, v, nPos, scores)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.job = job{kind: jobAttn, out: out, q: q, k: k, v: v, nPos: nPos, shape: s, scores: scores, total: s.Heads, align: 1}
+	p.job = job{kind: jobAttn, out: out, q: q, k: k, v: v, nPos: nPos, shape: s, scores: scores, total: s.KVHeads, align: 1}
 	p.run()
 	p.job = job{}
 }
