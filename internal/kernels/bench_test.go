@@ -160,3 +160,20 @@ func BenchmarkAttention(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkQuantizeActivations is the serial per-call cost of preparing x.
+func BenchmarkQuantizeActivations(b *testing.B) {
+	x := randVec(rand.New(rand.NewPCG(4, 4)), 4096)
+	for _, t := range []tensor.DType{tensor.Q8_0, tensor.Q4_K} {
+		b.Run(t.String(), func(b *testing.B) {
+			var s scratch
+			m := Mat{Type: t, Rows: 1, Cols: len(x)}
+			s.reserve(m, 1)
+			c0 := cpuTime()
+			for b.Loop() {
+				s.quantRange(m, x, 0, 1)
+			}
+			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}

@@ -106,9 +106,9 @@ func (s *scratch) quantRange(m Mat, x []float32, j0, j1 int) {
 	for j := j0; j < j1; j++ {
 		xr := x[j*m.Cols : (j+1)*m.Cols]
 		if actBlock(m.Type) == qk8 {
-			quantizeQ8_0(&s.acts[j], xr)
+			active.q8_0(&s.acts[j], xr)
 		} else {
-			quantizeQ8_K(&s.acts[j], xr)
+			active.q8_K(&s.acts[j], xr)
 		}
 	}
 }
@@ -148,6 +148,9 @@ type kernelSet struct {
 	rmsNorm func(dst, x, w []float32, eps float32)
 	softmax func(x []float32)
 	siluMul func(gate, up []float32)
+	// quantizers of activations to Q8_0 and Q8_K
+	q8_0 func(a *q8Act, x []float32)
+	q8_K func(a *q8Act, x []float32)
 }
 
 var generic = kernelSet{
@@ -160,6 +163,8 @@ var generic = kernelSet{
 	rmsNorm: rmsNormGeneric,
 	softmax: softmaxGeneric,
 	siluMul: siluMulGeneric,
+	q8_0:    quantizeQ8_0,
+	q8_K:    quantizeQ8_K,
 }
 
 // active is the set in use; the SIMD build overrides it in init.

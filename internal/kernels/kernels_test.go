@@ -337,3 +337,67 @@ func TestF16At(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizersMatchGeneric requires every set's activation quantizers to be
+// bit-identical to the ggml-reference Go ones, including exact .5 ties,
+// zero blocks and sign ties of the largest magnitude.
+func TestQuantizersMatchGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(50, 51))
+	x := randVec(rng, 1024)
+	for i := 0; i < 32; i++ { // block 0: values that hit exact halves after scaling
+		x[i] = float32(i-16) * 0.5
+	}
+	x[5] = 8
+	// Q8_0 block 1 and Q8_K block 0 get scale exactly 1 (amax 127), so the
+	// k+0.5 values below are exact ties: roundf goes away from zero, Q8_K's
+	// nearest_int to even.
+	x[40] = -127
+	for i := 41; i < 64; i++ {
+		x[i] = float32(i-52) + 0.5
+	}
+	clear(x[256:512])
+	x[600], x[700] = -9, 9 // Q8_K sign tie: the first one wins
+	for _, ks := range sets() {
+		for _, blk := range []int{qk8, qkK} {
+			var want, got q8Act
+			want.resize(len(x), blk)
+			got.resize(len(x), blk)
+			if blk == qk8 {
+				quantizeQ8_0(&want, x)
+				ks.q8_0(&got, x)
+			} else {
+				quantizeQ8_K(&want, x)
+				ks.q8_K(&got, x)
+			}
+			tie := map[int]int8{54: 2, 49: -2} // x = 2.5, -2.5 under nearest-even
+			if blk == qk8 {
+				tie = map[int]int8{54: 3, 49: -3} // roundf: away from zero
+			}
+			for i, q := range tie {
+				if want.qs[i] != q {
+					t.Fatalf("block %d reference: x=%g quantized to %d, want %d", blk, x[i], want.qs[i], q)
+				}
+			}
+			for i := range want.qs {
+				if got.qs[i] != want.qs[i] {
+					t.Fatalf("%s block %d: qs[%d]=%d want %d (x=%g)", ks.name, blk, i, got.qs[i], want.qs[i], x[i])
+				}
+			}
+			for i := range want.d {
+				if math.Float32bits(got.d[i]) != math.Float32bits(want.d[i]) {
+					t.Fatalf("%s block %d: d[%d]=%g want %g", ks.name, blk, i, got.d[i], want.d[i])
+				}
+			}
+			for i := range want.sums {
+				if got.sums[i] != want.sums[i] {
+					t.Fatalf("%s: sums[%d]=%d want %d", ks.name, i, got.sums[i], want.sums[i])
+				}
+			}
+			for i := range want.bsum {
+				if got.bsum[i] != want.bsum[i] {
+					t.Fatalf("%s: bsum[%d]=%d want %d", ks.name, i, got.bsum[i], want.bsum[i])
+				}
+			}
+		}
+	}
+}

@@ -23,6 +23,8 @@ var avx2Set = kernelSet{
 	rmsNorm: rmsNormAVX2,
 	softmax: softmaxAVX2,
 	siluMul: siluMulAVX2,
+	q8_0:    quantizeQ8_0,
+	q8_K:    quantizeQ8_K,
 }
 
 func rowsAVX2(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {

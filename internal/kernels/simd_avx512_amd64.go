@@ -40,6 +40,8 @@ var avx512Set = kernelSet{
 	rmsNorm: rmsNormAVX2,
 	softmax: softmaxAVX2,
 	siluMul: siluMulAVX2,
+	q8_0:    quantizeQ8_0AVX512,
+	q8_K:    quantizeQ8_KAVX512,
 }
 
 func dotF16sAVX512(a []float32, h []uint16) float32 {
