@@ -189,7 +189,8 @@ func slice(obj any, start, stop, step *int64) (any, error) {
 	case Undefined:
 		return nil, undefinedErr(o)
 	default:
-		return nil, fmt.Errorf("'%s' object is not subscriptable", typeName(obj))
+		// Jinja turns the TypeError of subscripting a scalar into Undefined.
+		return Undefined{name: fmt.Sprintf("'%s' object is not subscriptable", typeName(obj))}, nil
 	}
 	a, b, st, err := sliceBounds(n, start, stop, step)
 	if err != nil {
@@ -688,25 +689,24 @@ func init() {
 			l, err := iterate(v)
 			return listOf(append([]any{}, l...)), err
 		},
-		"string":   func(_ *renderer, v any, _ []any, _ map[string]any) (any, error) { return str(v), nil },
-		"safe":     func(_ *renderer, v any, _ []any, _ map[string]any) (any, error) { return v, nil },
-		"int":      fInt,
-		"float":    fFloat,
-		"abs":      fAbs,
-		"items":    fItems,
-		"dictsort": fDictsort,
-		"sort":     fSort,
-		"unique":   fUnique,
-		"reverse":  fReverse,
-		"indent":   fIndent,
-		"wordcount": func(_ *renderer, v any, _ []any, _ map[string]any) (any, error) {
-			return int64(len(strings.FieldsFunc(str(v), IsSpace))), nil
-		},
-		"sum":    fSum,
-		"min":    minMax(true),
-		"max":    minMax(false),
-		"escape": strFilter(htmlEscape),
-		"round":  fRound,
+		"string":    func(_ *renderer, v any, _ []any, _ map[string]any) (any, error) { return str(v), nil },
+		"safe":      func(_ *renderer, v any, _ []any, _ map[string]any) (any, error) { return v, nil },
+		"int":       fInt,
+		"float":     fFloat,
+		"abs":       fAbs,
+		"items":     fItems,
+		"dictsort":  fDictsort,
+		"sort":      fSort,
+		"unique":    fUnique,
+		"reverse":   fReverse,
+		"indent":    fIndent,
+		"wordcount": fWordcount,
+		"format":    fFormat,
+		"sum":       fSum,
+		"min":       minMax(true),
+		"max":       minMax(false),
+		"escape":    strFilter(htmlEscape),
+		"round":     fRound,
 	}
 	filters["count"] = filters["length"]
 	filters["d"] = filters["default"]
@@ -718,9 +718,11 @@ func init() {
 		"none":      func(v any, _ []any) (bool, error) { return v == nil, nil },
 		"string":    func(v any, _ []any) (bool, error) { _, ok := v.(string); return ok, nil },
 		"mapping":   func(v any, _ []any) (bool, error) { _, ok := v.(*Dict); return ok, nil },
+		// Undefined iterates as empty and has a length, so Jinja counts it
+		// as iterable and as a sequence.
 		"iterable": func(v any, _ []any) (bool, error) {
 			switch v.(type) {
-			case string, []any, *Dict:
+			case string, []any, Tuple, *Dict, Undefined:
 				return true, nil
 			}
 			return false, nil
@@ -732,8 +734,8 @@ func init() {
 		"true":     func(v any, _ []any) (bool, error) { return v == true, nil },
 		"false":    func(v any, _ []any) (bool, error) { return v == false, nil },
 		"callable": func(v any, _ []any) (bool, error) { _, ok := v.(*Func); return ok, nil },
-		"odd":      intTest(func(i int64) bool { return i%2 != 0 }),
-		"even":     intTest(func(i int64) bool { return i%2 == 0 }),
+		"odd":      parityTest(false),
+		"even":     parityTest(true),
 		"divisibleby": func(v any, args []any) (bool, error) {
 			x, ok1 := asInt(v)
 			if len(args) != 1 {
@@ -765,7 +767,7 @@ func init() {
 		},
 		"sequence": func(v any, _ []any) (bool, error) {
 			switch v.(type) {
-			case string, []any, *Dict:
+			case string, []any, Tuple, *Dict, Undefined:
 				return true, nil
 			}
 			return false, nil
@@ -798,13 +800,19 @@ func init() {
 	}
 }
 
-func intTest(f func(int64) bool) testFunc {
+// parityTest is Jinja's odd/even: value % 2 == 0 or == 1, so floats work
+// too (0.5 is neither).
+func parityTest(even bool) testFunc {
+	want := int64(1)
+	if even {
+		want = 0
+	}
 	return func(v any, _ []any) (bool, error) {
-		i, ok := asInt(v)
-		if !ok {
-			return false, fmt.Errorf("expected an integer, got %s", typeName(v))
+		m, err := arith("%", v, int64(2))
+		if err != nil {
+			return false, err
 		}
-		return f(i), nil
+		return equal(m, want), nil
 	}
 }
 
@@ -814,6 +822,34 @@ func strFilter(f func(string) string) filterFunc {
 
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;").Replace(s)
+}
+
+// fWordcount counts runs of Python regex \w (letters, digits, '_').
+func fWordcount(_ *renderer, v any, _ []any, _ map[string]any) (any, error) {
+	n, in := int64(0), false
+	for _, r := range str(v) {
+		w := unicode.IsLetter(r) || unicode.IsNumber(r) || r == '_'
+		if w && !in {
+			n++
+		}
+		in = w
+	}
+	return n, nil
+}
+
+// fFormat is Jinja's format filter: value % args (or % kwargs).
+func fFormat(_ *renderer, v any, args []any, kw map[string]any) (any, error) {
+	if len(args) > 0 && len(kw) > 0 {
+		return nil, fmt.Errorf("can't handle positional and keyword arguments at the same time")
+	}
+	if len(kw) > 0 {
+		d, err := kwDict(nil, kw)
+		if err != nil {
+			return nil, err
+		}
+		return pyPercent(str(v), d)
+	}
+	return pyPercent(str(v), Tuple(args))
 }
 
 func fTrim(_ *renderer, v any, args []any, _ map[string]any) (any, error) {
@@ -1004,8 +1040,11 @@ func fInt(_ *renderer, v any, args []any, _ map[string]any) (any, error) {
 		i, _ := asInt(x)
 		return i, nil
 	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) >= 1<<63 {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return def, nil
+		}
+		if math.Abs(x) >= 1<<63 {
+			return nil, fmt.Errorf("%s does not fit a 64-bit integer", pyFloat(x))
 		}
 		return int64(x), nil
 	case string:
@@ -1073,6 +1112,9 @@ func fRound(_ *renderer, v any, args []any, kw map[string]any) (any, error) {
 	p := math.Pow(10, float64(prec))
 	switch method {
 	case "common":
+		if i, ok := asInt(v); ok && prec >= 0 {
+			return i, nil // Python's round keeps an int an int
+		}
 		return math.RoundToEven(f*p) / p, nil // Python's round: halves to even
 	case "floor":
 		return math.Floor(f*p) / p, nil

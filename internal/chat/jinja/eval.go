@@ -680,6 +680,9 @@ func arith(op string, a, b any) (any, error) {
 		if n, ok := asInt(b); ok && op == "*" {
 			return repeatStr(x, n)
 		}
+		if op == "%" {
+			return pyPercent(x, b)
+		}
 	case []any:
 		if y, ok := b.([]any); ok && op == "+" {
 			if len(x)+len(y) > maxRange {
@@ -689,7 +692,20 @@ func arith(op string, a, b any) (any, error) {
 		}
 	case Tuple:
 		if y, ok := b.(Tuple); ok && op == "+" {
+			if len(x)+len(y) > maxRange {
+				return nil, fmt.Errorf("tuple longer than %d items", maxRange)
+			}
 			return append(append(Tuple{}, x...), y...), nil
+		}
+	}
+	if l, ok := seq(a); ok && op == "*" {
+		if n, ok := asInt(b); ok {
+			return repeatSeq(a, l, n)
+		}
+	}
+	if l, ok := seq(b); ok && op == "*" {
+		if n, ok := asInt(a); ok {
+			return repeatSeq(b, l, n)
 		}
 	}
 	if s, ok := b.(string); ok && op == "*" {
@@ -698,6 +714,24 @@ func arith(op string, a, b any) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("unsupported operand type(s) for %s: '%s' and '%s'", op, typeName(a), typeName(b))
+}
+
+// repeatSeq is list * n (or tuple * n).
+func repeatSeq(orig any, l []any, n int64) (any, error) {
+	if n < 0 {
+		n = 0
+	}
+	if int64(len(l))*n > maxRange || n > maxRange {
+		return nil, fmt.Errorf("list repetition too large")
+	}
+	out := make([]any, 0, len(l)*int(n))
+	for i := int64(0); i < n; i++ {
+		out = append(out, l...)
+	}
+	if _, ok := orig.(Tuple); ok {
+		return Tuple(out), nil
+	}
+	return out, nil
 }
 
 func repeatStr(s string, n int64) (any, error) {
@@ -782,6 +816,32 @@ func intArith(op string, x, y int64) (any, error) {
 	return nil, fmt.Errorf("unknown operator %s", op)
 }
 
+// pyDivmod is CPython's float divmod (Objects/floatobject.c), so // and %
+// round exactly as Python does (1e3 // 0.1 is 9999.0) and zero results
+// carry the divisor's sign.
+func pyDivmod(x, y float64) (float64, float64) {
+	mod := math.Mod(x, y)
+	div := (x - mod) / y
+	if mod != 0 {
+		if (y < 0) != (mod < 0) {
+			mod += y
+			div--
+		}
+	} else {
+		mod = math.Copysign(0, y)
+	}
+	if div != 0 {
+		fl := math.Floor(div)
+		if div-fl > 0.5 {
+			fl++
+		}
+		div = fl
+	} else {
+		div = math.Copysign(0, x/y)
+	}
+	return div, mod
+}
+
 func floatArith(op string, x, y float64) (any, error) {
 	switch op {
 	case "+":
@@ -795,21 +855,22 @@ func floatArith(op string, x, y float64) (any, error) {
 			return nil, fmt.Errorf("float division by zero")
 		}
 		return x / y, nil
-	case "//":
+	case "//", "%":
 		if y == 0 {
-			return nil, fmt.Errorf("float floor division by zero")
+			return nil, fmt.Errorf("float divmod by zero")
 		}
-		return math.Floor(x / y), nil
-	case "%":
-		if y == 0 {
-			return nil, fmt.Errorf("float modulo")
+		div, mod := pyDivmod(x, y)
+		if op == "//" {
+			return div, nil
 		}
-		m := math.Mod(x, y)
-		if m != 0 && (m < 0) != (y < 0) {
-			m += y
-		}
-		return m, nil
+		return mod, nil
 	case "**":
+		if x == 0 && y < 0 {
+			return nil, fmt.Errorf("0.0 cannot be raised to a negative power")
+		}
+		if x < 0 && y != math.Trunc(y) {
+			return nil, fmt.Errorf("negative number raised to a fractional power (complex result)")
+		}
 		return math.Pow(x, y), nil
 	}
 	return nil, fmt.Errorf("unknown operator %s", op)

@@ -204,7 +204,7 @@ func repr(v any) string {
 	case nil:
 		return "None"
 	case Undefined:
-		return ""
+		return "Undefined"
 	case bool:
 		if x {
 			return "True"
