@@ -76,9 +76,12 @@ func actBlock(t tensor.DType) int {
 	return 0
 }
 
-// scratch holds the quantized activations for one call.
+// scratch holds the quantized activations for one call. The n inputs live
+// in shared slabs at a fixed stride (all of one kind), so multi-input
+// assembly kernels can address input i from one base pointer.
 type scratch struct {
-	acts []q8Act // one per input row
+	acts []q8Act // one per input row, views into the slabs
+	slab q8Act
 }
 
 // prepare quantizes the n input rows if m's type needs it.
@@ -96,8 +99,18 @@ func (s *scratch) reserve(m Mat, n int) {
 		s.acts = append(s.acts[:cap(s.acts)], make([]q8Act, n-cap(s.acts))...)
 	}
 	s.acts = s.acts[:n]
+	blk := actBlock(m.Type)
+	s.slab.resize(n*m.Cols, blk)
+	c, nb, ng := m.Cols, m.Cols/blk, m.Cols/16
 	for j := range s.acts {
-		s.acts[j].resize(m.Cols, actBlock(m.Type))
+		a := &s.acts[j]
+		a.qs, a.d = s.slab.qs[j*c:(j+1)*c], s.slab.d[j*nb:(j+1)*nb]
+		a.sums, a.bsum = nil, nil
+		if blk == qk8 {
+			a.sums = s.slab.sums[j*nb : (j+1)*nb]
+		} else {
+			a.bsum = s.slab.bsum[j*ng : (j+1)*ng]
+		}
 	}
 }
 

@@ -364,3 +364,167 @@ axloop:
 axdone:
 	VZEROUPPER
 	RET
+
+// Four-input variants of the K-quant dot products for prefill: each weight
+// super-block is unpacked once and multiplied with four activation rows.
+// Activation rows sit in slabs at fixed strides (scratch.reserve), passed in
+// bytes: qstride between qs rows, dstride between scale rows, bstride between
+// bsum rows.
+
+// Sum the 16 lanes of zmm acc (accy: its ymm name) into X0. Clobbers X1.
+#define HSUM0(acc, accy) \
+	VEXTRACTF64X4 $1, acc, Y0 \
+	VADDPS Y0, accy, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0
+
+// Sum the 8 lanes of ymm acc into X1. Clobbers X2.
+#define HSUM8(accy) \
+	VEXTRACTF32X4 $1, accy, X2 \
+	VMOVUPS accy, Y1 \
+	VADDPS X2, X1, X1 \
+	VHADDPS X1, X1, X1 \
+	VHADDPS X1, X1, X1
+
+// func dotQ4_KVNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, bsums *int16, nb, qstride, dstride, bstride int)
+TEXT ·dotQ4_KVNNIx4(SB), NOSPLIT, $0-72
+	MOVQ row+8(FP), SI
+	MOVQ qs+16(FP), DI
+	MOVQ d+24(FP), BX
+	MOVQ bsums+32(FP), R8
+	MOVQ nb+40(FP), CX
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z15
+	VMOVDQU64 q4kidx<>+0(SB), Z16
+	VMOVDQU64 q4kidx<>+64(SB), Z17
+	VMOVDQU64 q4kidx<>+128(SB), Z18
+	VMOVDQU64 q4kidx<>+192(SB), Z19
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	VPXORD Z14, Z14, Z14
+	VPXORD Z25, Z25, Z25
+	TESTQ CX, CX
+	JZ   x4done
+
+x4loop:
+	MOVL 4(SI), AX
+	MOVL 8(SI), R9
+	MOVL 12(SI), DX
+	MOVL DX, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL R9, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL  R11, R10
+	ANDL $0x3f3f3f3f, R9
+	ANDL $0x0f0f0f0f, DX
+	MOVL AX, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL  R11, DX
+	ANDL $0x3f3f3f3f, AX
+	SHLQ $32, DX
+	ORQ  DX, AX
+	SHLQ $32, R10
+	ORQ  R10, R9
+	VMOVQ AX, X10
+	VPMOVZXBW X10, X10
+	VMOVQ R9, X11
+	VPMOVZXBW X11, X11
+	VPUNPCKLWD X11, X11, X12
+	VPUNPCKHWD X11, X11, X13
+	VINSERTI128 $1, X13, Y12, Y12 // mins, each twice
+
+	MOVQ qstride+48(FP), R9
+	LEAQ (R9)(R9*2), R10
+	MOVQ dstride+56(FP), R11
+	MOVQ bstride+64(FP), R13
+	LEAQ (R13)(R13*2), R12
+
+	VPERMW Z10, Z16, Z20
+	VPERMW Z10, Z17, Z21
+	VPERMW Z10, Z18, Z22
+	VPERMW Z10, Z19, Z23
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+
+#define Q4KCHUNK(qoff, xoff, sc) \
+	VMOVDQU qoff(SI), Y1 \
+	VPSRLW $4, Y1, Y2 \
+	VINSERTI64X4 $1, Y2, Z1, Z1 \
+	VPANDD Z15, Z1, Z1 \
+	VPMADDUBSW xoff(DI), Z1, Z2 \
+	VPMADDUBSW xoff(DI)(R9*1), Z1, Z7 \
+	VPMADDUBSW xoff(DI)(R9*2), Z1, Z8 \
+	VPMADDUBSW xoff(DI)(R10*1), Z1, Z9 \
+	VPDPWSSD sc, Z2, Z3 \
+	VPDPWSSD sc, Z7, Z4 \
+	VPDPWSSD sc, Z8, Z5 \
+	VPDPWSSD sc, Z9, Z6
+
+	Q4KCHUNK(16, 0, Z20)
+	Q4KCHUNK(48, 64, Z21)
+	Q4KCHUNK(80, 128, Z22)
+	Q4KCHUNK(112, 192, Z23)
+
+	// [d, dmin] of the weights in X11 (free after the unpack), then per input ×d8_i.
+	MOVL (SI), AX
+	VMOVD AX, X11
+	VCVTPH2PS X11, X11
+
+#define Q4KFIN(dptr, bsptr, iacc, facc, macc, maccy) \
+	VBROADCASTSS dptr, X13 \
+	VMULPS X13, X11, X13 \
+	VBROADCASTSS X13, Z7 \
+	VCVTDQ2PS iacc, iacc \
+	VFMADD231PS Z7, iacc, facc \
+	VPMADDWD bsptr, Y12, Y8 \
+	VCVTDQ2PS Y8, Y8 \
+	VPSHUFD $0x55, X13, X13 \
+	VBROADCASTSS X13, Y7 \
+	VFMADD231PS Y7, Y8, maccy
+
+	Q4KFIN((BX), (R8), Z3, Z26, Z30, Y30)
+	Q4KFIN((BX)(R11*1), (R8)(R13*1), Z4, Z27, Z31, Y31)
+	Q4KFIN((BX)(R11*2), (R8)(R13*2), Z5, Z28, Z14, Y14)
+	LEAQ (R11)(R11*2), AX
+	Q4KFIN((BX)(AX*1), (R8)(R12*1), Z6, Z29, Z25, Y25)
+
+	ADDQ $144, SI
+	ADDQ $256, DI
+	ADDQ $4, BX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ  x4loop
+
+x4done:
+	MOVQ out+0(FP), DI
+	HSUM0(Z26, Y26)
+	HSUM8(Y30)
+	VSUBSS X1, X0, X0
+	VMOVSS X0, 0(DI)
+	HSUM0(Z27, Y27)
+	HSUM8(Y31)
+	VSUBSS X1, X0, X0
+	VMOVSS X0, 4(DI)
+	HSUM0(Z28, Y28)
+	HSUM8(Y14)
+	VSUBSS X1, X0, X0
+	VMOVSS X0, 8(DI)
+	HSUM0(Z29, Y29)
+	HSUM8(Y25)
+	VSUBSS X1, X0, X0
+	VMOVSS X0, 12(DI)
+	VZEROUPPER
+	RET
