@@ -528,3 +528,123 @@ x4done:
 	VMOVSS X0, 12(DI)
 	VZEROUPPER
 	RET
+
+// func dotQ6_KVNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, bsums *int16, nb, qstride, dstride, bstride int)
+TEXT ·dotQ6_KVNNIx4(SB), NOSPLIT, $0-72
+	MOVL $0x0f0f0f0f, DX
+	VPBROADCASTD DX, Z15
+	MOVL $0x30303030, DX
+	VPBROADCASTD DX, Z14
+	MOVQ row+8(FP), SI
+	MOVQ qs+16(FP), DI
+	MOVQ d+24(FP), BX
+	MOVQ bsums+32(FP), R8
+	MOVQ nb+40(FP), CX
+	MOVQ qstride+48(FP), R9
+	LEAQ (R9)(R9*2), R10
+	MOVQ dstride+56(FP), R11
+	LEAQ (R11)(R11*2), AX
+	MOVQ bstride+64(FP), R13
+	LEAQ (R13)(R13*2), R12
+	VMOVDQU64 q6kidx<>+0(SB), Z16
+	VMOVDQU64 q6kidx<>+64(SB), Z17
+	VMOVDQU64 q6kidx<>+128(SB), Z18
+	VMOVDQU64 q6kidx<>+192(SB), Z19
+	VMOVDQU64 q6ksh<>+0(SB), Z24
+	VMOVDQU64 q6ksh<>+64(SB), Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	TESTQ CX, CX
+	JZ   q6x4done
+
+q6x4loop:
+	VPMOVSXBW 192(SI), Y10
+	VPERMW Z10, Z16, Z20
+	VPERMW Z10, Z17, Z21
+	VPERMW Z10, Z18, Z22
+	VPERMW Z10, Z19, Z23
+
+// acc = -32·Σ sc_g·bsum_g for one input (the quants enter as 0..63)
+#define Q6KCORR(bsptr, acc) \
+	VPMADDWD bsptr, Y10, Y9 \
+	VPSLLD $5, Y9, Y9 \
+	VPXORD acc, acc, acc \
+	VPSUBD Z9, acc, acc
+
+	Q6KCORR((R8), Z3)
+	Q6KCORR((R8)(R13*1), Z4)
+	Q6KCORR((R8)(R13*2), Z5)
+	Q6KCORR((R8)(R12*1), Z6)
+
+// Build the 6-bit quants of one 128-element half in Z1 (elements 0..63)
+// and Z2 (64..127) from ql at qloff(SI) and qh at qhoff(SI).
+#define Q6KHALF(qloff, qhoff) \
+	VMOVDQU64 qloff(SI), Z1 \
+	VPSRLW $4, Z1, Z2 \
+	VPANDD Z15, Z1, Z1 \
+	VPANDD Z15, Z2, Z2 \
+	VBROADCASTI64X4 qhoff(SI), Z0 \
+	VPSLLVW Z24, Z0, Z7 \
+	VPSRLVW Z25, Z0, Z8 \
+	VPTERNLOGD $0xf8, Z14, Z7, Z1 \
+	VPTERNLOGD $0xf8, Z14, Z8, Z2
+
+#define Q6KMUL(xa, xb, sa, sb) \
+	VPMADDUBSW xa(DI), Z1, Z9 \
+	VPMADDUBSW xb(DI), Z2, Z11 \
+	VPDPWSSD sa, Z9, Z3 \
+	VPDPWSSD sb, Z11, Z3 \
+	VPMADDUBSW xa(DI)(R9*1), Z1, Z12 \
+	VPMADDUBSW xb(DI)(R9*1), Z2, Z13 \
+	VPDPWSSD sa, Z12, Z4 \
+	VPDPWSSD sb, Z13, Z4 \
+	VPMADDUBSW xa(DI)(R9*2), Z1, Z9 \
+	VPMADDUBSW xb(DI)(R9*2), Z2, Z11 \
+	VPDPWSSD sa, Z9, Z5 \
+	VPDPWSSD sb, Z11, Z5 \
+	VPMADDUBSW xa(DI)(R10*1), Z1, Z12 \
+	VPMADDUBSW xb(DI)(R10*1), Z2, Z13 \
+	VPDPWSSD sa, Z12, Z6 \
+	VPDPWSSD sb, Z13, Z6
+
+	Q6KHALF(0, 128)
+	Q6KMUL(0, 64, Z20, Z21)
+	Q6KHALF(64, 160)
+	Q6KMUL(128, 192, Z22, Z23)
+
+	MOVWLZX 208(SI), DX
+	VMOVD DX, X0
+	VCVTPH2PS X0, X0
+
+#define Q6KFIN(dptr, acc, facc) \
+	VMULSS dptr, X0, X7 \
+	VBROADCASTSS X7, Z7 \
+	VCVTDQ2PS acc, acc \
+	VFMADD231PS Z7, acc, facc
+
+	Q6KFIN((BX), Z3, Z26)
+	Q6KFIN((BX)(R11*1), Z4, Z27)
+	Q6KFIN((BX)(R11*2), Z5, Z28)
+	Q6KFIN((BX)(AX*1), Z6, Z29)
+
+	ADDQ $210, SI
+	ADDQ $256, DI
+	ADDQ $4, BX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ  q6x4loop
+
+q6x4done:
+	MOVQ out+0(FP), DI
+	HSUM0(Z26, Y26)
+	VMOVSS X0, 0(DI)
+	HSUM0(Z27, Y27)
+	VMOVSS X0, 4(DI)
+	HSUM0(Z28, Y28)
+	VMOVSS X0, 8(DI)
+	HSUM0(Z29, Y29)
+	VMOVSS X0, 12(DI)
+	VZEROUPPER
+	RET

@@ -26,6 +26,9 @@ func dotQ6_KVNNI(row *byte, qs *int8, d *float32, bsums *int16, nb int) float32
 func dotQ4_KVNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, bsums *int16, nb, qstride, dstride, bstride int)
 
 //go:noescape
+func dotQ6_KVNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, bsums *int16, nb, qstride, dstride, bstride int)
+
+//go:noescape
 func dotF16AVX512(x *float32, h *uint16, n int) float32
 
 //go:noescape
@@ -81,7 +84,7 @@ func rowsAVX512(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 i
 	for t0 := r0; t0 < r1; t0 += rowTile {
 		t1 := min(t0+rowTile, r1)
 		j := 0
-		if m.Type == tensor.Q4_K {
+		if m.Type == tensor.Q4_K || m.Type == tensor.Q6_K {
 			for ; j+4 <= n; j += 4 {
 				rowsAVX512Span4(dst, m, acts, j, t0, t1, rb)
 			}
@@ -98,9 +101,13 @@ func rowsAVX512Span4(dst []float32, m Mat, acts []q8Act, j, r0, r1, rb int) {
 	nb := m.Cols / qkK
 	a := &acts[j]
 	_ = acts[j+3].bsum[nb*16-1] // the four rows are in bounds of the slabs
-	var out [4]float32
+	var out [4]float32 // called directly, not via a func value: go:noescape keeps out on the stack
 	for r := r0; r < r1; r++ {
-		dotQ4_KVNNIx4(&out, &m.Data[r*rb], &a.qs[0], &a.d[0], &a.bsum[0], nb, m.Cols, nb*4, m.Cols/16*2)
+		if m.Type == tensor.Q6_K {
+			dotQ6_KVNNIx4(&out, &m.Data[r*rb], &a.qs[0], &a.d[0], &a.bsum[0], nb, m.Cols, nb*4, m.Cols/16*2)
+		} else {
+			dotQ4_KVNNIx4(&out, &m.Data[r*rb], &a.qs[0], &a.d[0], &a.bsum[0], nb, m.Cols, nb*4, m.Cols/16*2)
+		}
 		for i, v := range out {
 			dst[(j+i)*m.Rows+r] = v
 		}
