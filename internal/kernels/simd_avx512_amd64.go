@@ -101,7 +101,7 @@ func rowsAVX512Span4(dst []float32, m Mat, acts []q8Act, j, r0, r1, rb int) {
 	nb := m.Cols / qkK
 	a := &acts[j]
 	_ = acts[j+3].bsum[nb*16-1] // the four rows are in bounds of the slabs
-	var out [4]float32 // called directly, not via a func value: go:noescape keeps out on the stack
+	var out [4]float32          // called directly, not via a func value: go:noescape keeps out on the stack
 	for r := r0; r < r1; r++ {
 		if m.Type == tensor.Q6_K {
 			dotQ6_KVNNIx4(&out, &m.Data[r*rb], &a.qs[0], &a.d[0], &a.bsum[0], nb, m.Cols, nb*4, m.Cols/16*2)
