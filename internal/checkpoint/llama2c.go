@@ -110,14 +110,9 @@ func ParseLlama2C(name string, data []byte) (llama.Config, *llama.Weights, error
 	if err := cfg.Validate(); err != nil {
 		return cfg, nil, fmt.Errorf("llama2c %s: %w", name, err)
 	}
-	r := &f32Reader{name: name, data: data, off: llama2cHeaderSize}
-	w, err := h.read(r)
+	w, err := h.read(name, data)
 	if err != nil {
 		return cfg, nil, err
-	}
-	if r.off != len(data) {
-		return cfg, nil, fmt.Errorf("llama2c %s: %d unexpected bytes after the weights at offset %d (header: dim %d, hidden_dim %d, n_layers %d, n_heads %d, n_kv_heads %d, vocab_size %d, seq_len %d)",
-			name, len(data)-r.off, r.off, h.Dim, h.HiddenDim, h.NLayers, h.NHeads, h.NKVHeads, h.VocabSize, h.SeqLen)
 	}
 	if err := w.Check(&cfg); err != nil {
 		return cfg, nil, fmt.Errorf("llama2c %s: %w", name, err)
@@ -125,60 +120,81 @@ func ParseLlama2C(name string, data []byte) (llama.Config, *llama.Weights, error
 	return cfg, w, nil
 }
 
-// read walks the weights in run.c's memory_map_weights order: each kind of
-// tensor for all layers before the next kind.
-func (h Llama2CHeader) read(r *f32Reader) (*llama.Weights, error) {
-	L, dim, hid := h.NLayers, h.Dim, h.HiddenDim
+// l2cTensor is one array of a llama2.c file: layer is -1 for global ones.
+type l2cTensor struct {
+	name       string
+	layer      int
+	rows, cols int
+}
+
+func (t l2cTensor) String() string {
+	if t.layer < 0 {
+		return t.name
+	}
+	return fmt.Sprintf("%s[%d]", t.name, t.layer)
+}
+
+// each calls fn for every array after the token embeddings, in run.c's
+// memory_map_weights order: each kind of tensor for all layers before the
+// next kind.
+func (h Llama2CHeader) each(fn func(t l2cTensor) error) error {
+	dim, hid := h.Dim, h.HiddenDim
 	hs := dim / h.NHeads
 	kvd := h.NKVHeads * hs
-	w := &llama.Weights{Layers: make([]llama.Layer, L)}
-	emb, err := r.take("token_embedding_table", h.VocabSize, dim)
+	for _, t := range []l2cTensor{
+		{"rms_att_weight", 0, 1, dim}, {"wq", 0, dim, dim}, {"wk", 0, kvd, dim}, {"wv", 0, kvd, dim},
+		{"wo", 0, dim, dim}, {"rms_ffn_weight", 0, 1, dim}, {"w1", 0, hid, dim}, {"w2", 0, dim, hid}, {"w3", 0, hid, dim},
+	} {
+		for l := 0; l < h.NLayers; l++ {
+			t.layer = l
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+	}
+	// Legacy exports still carry RoPE tables that run.c skips.
+	ts := []l2cTensor{{"rms_final_weight", -1, 1, dim},
+		{"freq_cis_real", -1, 1, h.SeqLen * hs / 2}, {"freq_cis_imag", -1, 1, h.SeqLen * hs / 2}}
+	if !h.Shared {
+		ts = append(ts, l2cTensor{"wcls", -1, h.VocabSize, dim})
+	}
+	for _, t := range ts {
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// read maps the weights. A first pass only checks that every array fits,
+// so nothing sized by a corrupt header is allocated before the file is
+// known to hold it.
+func (h Llama2CHeader) read(name string, data []byte) (*llama.Weights, error) {
+	r := &f32Reader{name: name, data: data, off: llama2cHeaderSize}
+	emb, err := r.take("token_embedding_table", h.VocabSize, h.Dim)
 	if err != nil {
 		return nil, err
 	}
-	w.TokenEmbd = llama.F32Mat(h.VocabSize, dim, emb)
-	steps := []struct {
-		name       string
-		rows, cols int
-		set        func(l *llama.Layer, v []float32, rows, cols int)
-	}{
-		{"rms_att_weight", 1, dim, func(l *llama.Layer, v []float32, _, _ int) { l.AttnNorm = v }},
-		{"wq", dim, dim, func(l *llama.Layer, v []float32, r, c int) { l.Wq = llama.F32Mat(r, c, v) }},
-		{"wk", kvd, dim, func(l *llama.Layer, v []float32, r, c int) { l.Wk = llama.F32Mat(r, c, v) }},
-		{"wv", kvd, dim, func(l *llama.Layer, v []float32, r, c int) { l.Wv = llama.F32Mat(r, c, v) }},
-		{"wo", dim, dim, func(l *llama.Layer, v []float32, r, c int) { l.Wo = llama.F32Mat(r, c, v) }},
-		{"rms_ffn_weight", 1, dim, func(l *llama.Layer, v []float32, _, _ int) { l.FFNNorm = v }},
-		{"w1", hid, dim, func(l *llama.Layer, v []float32, r, c int) { l.Gate = llama.F32Mat(r, c, v) }},
-		{"w2", dim, hid, func(l *llama.Layer, v []float32, r, c int) { l.Down = llama.F32Mat(r, c, v) }},
-		{"w3", hid, dim, func(l *llama.Layer, v []float32, r, c int) { l.Up = llama.F32Mat(r, c, v) }},
-	}
-	for _, st := range steps {
-		for l := range w.Layers {
-			v, err := r.take(fmt.Sprintf("%s[%d]", st.name, l), st.rows, st.cols)
-			if err != nil {
-				return nil, err
-			}
-			st.set(&w.Layers[l], v, st.rows, st.cols)
-		}
-	}
-	if w.OutputNorm, err = r.take("rms_final_weight", 1, dim); err != nil {
+	start := r.off
+	if err := h.each(func(t l2cTensor) error { _, err := r.take(t.String(), t.rows, t.cols); return err }); err != nil {
 		return nil, err
 	}
-	// Legacy exports still carry RoPE tables that run.c skips.
-	for _, n := range []string{"freq_cis_real", "freq_cis_imag"} {
-		if _, err := r.take(n, 1, h.SeqLen*hs/2); err != nil {
-			return nil, err
-		}
+	if r.off != len(data) {
+		return nil, fmt.Errorf("llama2c %s: %d unexpected bytes after the weights at offset %d (header: dim %d, hidden_dim %d, n_layers %d, n_heads %d, n_kv_heads %d, vocab_size %d, seq_len %d)",
+			name, len(data)-r.off, r.off, h.Dim, h.HiddenDim, h.NLayers, h.NHeads, h.NKVHeads, h.VocabSize, h.SeqLen)
 	}
+	w := &llama.Weights{TokenEmbd: llama.F32Mat(h.VocabSize, h.Dim, emb), Layers: make([]llama.Layer, h.NLayers)}
 	w.Output = w.TokenEmbd
-	if !h.Shared {
-		wcls, err := r.take("wcls", h.VocabSize, dim)
+	r.off = start
+	err = h.each(func(t l2cTensor) error {
+		v, err := r.take(t.String(), t.rows, t.cols)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		w.Output = llama.F32Mat(h.VocabSize, dim, wcls)
-	}
-	return w, nil
+		setL2C(w, t, v)
+		return nil
+	})
+	return w, err
 }
 
 // f32Reader hands out consecutive float32 arrays of a buffer.
@@ -200,6 +216,41 @@ func (r *f32Reader) take(what string, rows, cols int) ([]float32, error) {
 	p := unsafe.Pointer(&r.data[r.off])
 	r.off += int(nb)
 	return unsafe.Slice((*float32)(p), int(n)), nil
+}
+
+// setL2C puts one array of a llama2.c file in its place in w.
+func setL2C(w *llama.Weights, t l2cTensor, v []float32) {
+	m := llama.F32Mat(t.rows, t.cols, v)
+	if t.layer < 0 {
+		switch t.name {
+		case "rms_final_weight":
+			w.OutputNorm = v
+		case "wcls":
+			w.Output = m
+		}
+		return
+	}
+	l := &w.Layers[t.layer]
+	switch t.name {
+	case "rms_att_weight":
+		l.AttnNorm = v
+	case "wq":
+		l.Wq = m
+	case "wk":
+		l.Wk = m
+	case "wv":
+		l.Wv = m
+	case "wo":
+		l.Wo = m
+	case "rms_ffn_weight":
+		l.FFNNorm = v
+	case "w1":
+		l.Gate = m
+	case "w2":
+		l.Down = m
+	case "w3":
+		l.Up = m
+	}
 }
 
 // f32view reinterprets 4-byte aligned little-endian data as float32s.

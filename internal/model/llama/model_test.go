@@ -214,3 +214,21 @@ func BenchmarkPrefillStories260K(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(tokens)*b.N)/b.Elapsed().Seconds(), "tok/s")
 }
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"hidden_size":4096,"intermediate_size":14336,"num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":8,"rms_norm_eps":1e-05,"rope_theta":500000.0,"rope_scaling":{"factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192,"rope_type":"llama3"},"vocab_size":128256,"max_position_embeddings":131072,"bos_token_id":128000,"eos_token_id":[128001,128008,128009]}`))
+	f.Add([]byte(`{"hidden_size":64,"intermediate_size":8,"num_hidden_layers":1,"num_attention_heads":8,"vocab_size":10,"max_position_embeddings":4,"eos_token_id":2}`))
+	f.Add([]byte(`{"hidden_size":64,"head_dim":16,"num_attention_heads":2,"rope_scaling":{"type":"linear","factor":2}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := llama.ParseConfig(data)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("accepted config fails Validate: %v", err)
+		}
+		if c.HeadSize() <= 0 || c.HeadSize()%2 != 0 || c.NumAttentionHeads%c.KVHeads() != 0 {
+			t.Fatalf("accepted inconsistent config %+v", c)
+		}
+	})
+}
