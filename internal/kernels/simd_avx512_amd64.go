@@ -29,6 +29,12 @@ func dotQ4_KVNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, bsums *int1
 func dotQ6_KVNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, bsums *int16, nb, qstride, dstride, bstride int)
 
 //go:noescape
+func dotQ8_0VNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, nb, qstride, dstride int)
+
+//go:noescape
+func dotQ4_0VNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, sums *int32, nb, qstride, dstride int)
+
+//go:noescape
 func dotF16AVX512(x *float32, h *uint16, n int) float32
 
 //go:noescape
@@ -84,7 +90,7 @@ func rowsAVX512(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 i
 	for t0 := r0; t0 < r1; t0 += rowTile {
 		t1 := min(t0+rowTile, r1)
 		j := 0
-		if m.Type == tensor.Q4_K || m.Type == tensor.Q6_K {
+		if actBlock(m.Type) != 0 {
 			for ; j+4 <= n; j += 4 {
 				rowsAVX512Span4(dst, m, acts, j, t0, t1, rb)
 			}
@@ -98,15 +104,23 @@ func rowsAVX512(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 i
 // rowsAVX512Span4 runs the four-input kernels for inputs j..j+3, whose
 // activations are consecutive rows of the scratch slabs.
 func rowsAVX512Span4(dst []float32, m Mat, acts []q8Act, j, r0, r1, rb int) {
-	nb := m.Cols / qkK
+	nb := m.Cols / m.Type.BlockElems()
 	a := &acts[j]
-	_ = acts[j+3].bsum[nb*16-1] // the four rows are in bounds of the slabs
-	var out [4]float32          // called directly, not via a func value: go:noescape keeps out on the stack
+	_ = acts[j+3].d[nb-1] // the four rows are in bounds of the slabs
+	// The kernels are called directly, not via a func value, so go:noescape
+	// keeps out on the stack.
+	var out [4]float32
 	for r := r0; r < r1; r++ {
-		if m.Type == tensor.Q6_K {
-			dotQ6_KVNNIx4(&out, &m.Data[r*rb], &a.qs[0], &a.d[0], &a.bsum[0], nb, m.Cols, nb*4, m.Cols/16*2)
-		} else {
-			dotQ4_KVNNIx4(&out, &m.Data[r*rb], &a.qs[0], &a.d[0], &a.bsum[0], nb, m.Cols, nb*4, m.Cols/16*2)
+		w := &m.Data[r*rb]
+		switch m.Type {
+		case tensor.Q8_0:
+			dotQ8_0VNNIx4(&out, w, &a.qs[0], &a.d[0], nb, m.Cols, nb*4)
+		case tensor.Q4_0:
+			dotQ4_0VNNIx4(&out, w, &a.qs[0], &a.d[0], &a.sums[0], nb, m.Cols, nb*4)
+		case tensor.Q4_K:
+			dotQ4_KVNNIx4(&out, w, &a.qs[0], &a.d[0], &a.bsum[0], nb, m.Cols, nb*4, m.Cols/16*2)
+		case tensor.Q6_K:
+			dotQ6_KVNNIx4(&out, w, &a.qs[0], &a.d[0], &a.bsum[0], nb, m.Cols, nb*4, m.Cols/16*2)
 		}
 		for i, v := range out {
 			dst[(j+i)*m.Rows+r] = v

@@ -173,3 +173,150 @@ q4done:
 	VZEROUPPER
 	MOVSS X0, ret+40(FP)
 	RET
+
+// Sum the 8 lanes of ymm acc into X0. Clobbers X1.
+#define HSUMY(accy) \
+	VEXTRACTF32X4 $1, accy, X1 \
+	VMOVUPS accy, Y0 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0
+
+// Four-input variants for prefill: each weight block is loaded and unpacked
+// once for four activation rows (consecutive rows of the scratch slabs:
+// qstride bytes apart for qs, dstride bytes apart for d and sums).
+
+// func dotQ8_0VNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, nb, qstride, dstride int)
+TEXT ·dotQ8_0VNNIx4(SB), NOSPLIT, $0-56
+	MOVQ row+8(FP), SI
+	MOVQ qs+16(FP), DI
+	MOVQ d+24(FP), BX
+	MOVQ nb+32(FP), CX
+	MOVQ qstride+40(FP), R9
+	LEAQ (R9)(R9*2), R10
+	MOVQ dstride+48(FP), R11
+	LEAQ (R11)(R11*2), R12
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ CX, CX
+	JZ   q8x4done
+
+q8x4loop:
+	VMOVDQU 2(SI), Y1
+	VPABSB  Y1, Y2
+	MOVWLZX (SI), AX
+	VMOVD   AX, X3
+	VCVTPH2PS X3, X3
+
+#define Q8X4(xptr, dptr, facc) \
+	VMOVDQU xptr, Y4 \
+	VPSIGNB Y1, Y4, Y4 \
+	VPXOR   Y5, Y5, Y5 \
+	VPDPBUSD Y4, Y2, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VMULSS  dptr, X3, X6 \
+	VBROADCASTSS X6, Y6 \
+	VFMADD231PS Y6, Y5, facc
+
+	Q8X4((DI), (BX), Y16)
+	Q8X4((DI)(R9*1), (BX)(R11*1), Y17)
+	Q8X4((DI)(R9*2), (BX)(R11*2), Y18)
+	Q8X4((DI)(R10*1), (BX)(R12*1), Y19)
+
+	ADDQ $34, SI
+	ADDQ $32, DI
+	ADDQ $4, BX
+	DECQ CX
+	JNZ  q8x4loop
+
+q8x4done:
+	MOVQ out+0(FP), DI
+	HSUMY(Y16)
+	VMOVSS X0, 0(DI)
+	HSUMY(Y17)
+	VMOVSS X0, 4(DI)
+	HSUMY(Y18)
+	VMOVSS X0, 8(DI)
+	HSUMY(Y19)
+	VMOVSS X0, 12(DI)
+	VZEROUPPER
+	RET
+
+// func dotQ4_0VNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, sums *int32, nb, qstride, dstride int)
+// d and sums rows share dstride (both 4 bytes per block).
+TEXT ·dotQ4_0VNNIx4(SB), NOSPLIT, $0-64
+	MOVQ row+8(FP), SI
+	MOVQ qs+16(FP), DI
+	MOVQ d+24(FP), BX
+	MOVQ sums+32(FP), R8
+	MOVQ nb+40(FP), CX
+	MOVQ qstride+48(FP), R9
+	LEAQ (R9)(R9*2), R10
+	MOVQ dstride+56(FP), R11
+	LEAQ (R11)(R11*2), R12
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ CX, CX
+	JZ   q4x4done
+
+q4x4loop:
+	VMOVDQU 2(SI), X1
+	VPSRLW  $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND   Y15, Y1, Y1
+	MOVWLZX (SI), AX
+	VMOVD   AX, X3
+	VCVTPH2PS X3, X3
+
+// facc += d·Σqx ; corr += d·Σx (the -8 offset, applied at the end)
+#define Q4X4(xptr, dptr, sptr, facc, corr) \
+	VPXOR   Y5, Y5, Y5 \
+	VPDPBUSD xptr, Y1, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VMULSS  dptr, X3, X6 \
+	VBROADCASTSS X6, Y7 \
+	VFMADD231PS Y7, Y5, facc \
+	VCVTSI2SSL sptr, X8, X8 \
+	VFMADD231SS X8, X6, corr
+
+	Q4X4((DI), (BX), (R8), Y16, X20)
+	Q4X4((DI)(R9*1), (BX)(R11*1), (R8)(R11*1), Y17, X21)
+	Q4X4((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Y18, X22)
+	Q4X4((DI)(R10*1), (BX)(R12*1), (R8)(R12*1), Y19, X23)
+
+	ADDQ $18, SI
+	ADDQ $32, DI
+	ADDQ $4, BX
+	ADDQ $4, R8
+	DECQ CX
+	JNZ  q4x4loop
+
+q4x4done:
+	MOVQ out+0(FP), DI
+	MOVL $0x41000000, AX // 8.0
+	VMOVD AX, X9
+	HSUMY(Y16)
+	VFNMADD231SS X9, X20, X0
+	VMOVSS X0, 0(DI)
+	HSUMY(Y17)
+	VFNMADD231SS X9, X21, X0
+	VMOVSS X0, 4(DI)
+	HSUMY(Y18)
+	VFNMADD231SS X9, X22, X0
+	VMOVSS X0, 8(DI)
+	HSUMY(Y19)
+	VFNMADD231SS X9, X23, X0
+	VMOVSS X0, 12(DI)
+	VZEROUPPER
+	RET
