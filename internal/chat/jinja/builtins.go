@@ -196,9 +196,9 @@ func slice(obj any, start, stop, step *int64) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var idx []int64
-	for i := a; (st > 0 && i < b) || (st < 0 && i > b); i += st {
-		idx = append(idx, i)
+	idx := make([]int64, stepCount(a, b, st))
+	for k := range idx {
+		idx[k] = a + int64(k)*st
 	}
 	if l, ok := seq(obj); ok {
 		out := make([]any, len(idx))
@@ -215,6 +215,25 @@ func slice(obj any, start, stop, step *int64) (any, error) {
 		out[j] = rs[i]
 	}
 	return string(out), nil
+}
+
+// stepCount is how many of a, a+st, a+2st, ... lie before b (st != 0),
+// computed without overflow.
+func stepCount(a, b, st int64) int64 {
+	var span, step uint64
+	switch {
+	case st > 0 && b > a:
+		span, step = uint64(b-a), uint64(st)
+	case st < 0 && a > b:
+		span, step = uint64(a-b), uint64(-(st+1))+1
+	default:
+		return 0
+	}
+	n := (span-1)/step + 1
+	if n > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(n)
 }
 
 func iterate(v any) ([]any, error) {
@@ -604,6 +623,13 @@ func replaceN(s string, args []any) (any, error) {
 			n = int(min(c, int64(len(s)+1)))
 		}
 	}
+	count := strings.Count(s, old)
+	if n >= 0 && n < count {
+		count = n
+	}
+	if len(nw) > len(old) && int64(len(s))+int64(count)*int64(len(nw)-len(old)) > maxOutput {
+		return nil, fmt.Errorf("replaced string longer than %d bytes", maxOutput)
+	}
 	return strings.Replace(s, old, nw, n), nil
 }
 
@@ -930,6 +956,7 @@ func fJoin(_ *renderer, v any, args []any, kw map[string]any) (any, error) {
 		attr, hasAttr = args[1], true
 	}
 	parts := make([]string, len(items))
+	total := 0
 	for i, e := range items {
 		if hasAttr {
 			if e, err = attrPath(e, str(attr)); err != nil {
@@ -937,6 +964,9 @@ func fJoin(_ *renderer, v any, args []any, kw map[string]any) (any, error) {
 			}
 		}
 		parts[i] = str(e)
+		if total += len(parts[i]) + len(sep); total > maxOutput {
+			return nil, fmt.Errorf("joined string longer than %d bytes", maxOutput)
+		}
 	}
 	return strings.Join(parts, sep), nil
 }
@@ -1366,14 +1396,15 @@ func gRange(_ *renderer, args []any, _ map[string]any) (any, error) {
 	if step == 0 {
 		return nil, fmt.Errorf("range() arg 3 must not be zero")
 	}
-	var out []any
-	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
-		if len(out) >= maxRange {
-			return nil, fmt.Errorf("range longer than %d", maxRange)
-		}
-		out = append(out, i)
+	count := stepCount(start, stop, step)
+	if count > maxRange {
+		return nil, fmt.Errorf("range longer than %d", maxRange)
 	}
-	return listOf(out), nil
+	out := make([]any, count)
+	for k := range out {
+		out[k] = start + int64(k)*step
+	}
+	return out, nil
 }
 
 func kwDict(args []any, kw map[string]any) (*Dict, error) {

@@ -9,7 +9,7 @@ import (
 
 // Limits that keep a hostile template from running away.
 const (
-	maxOutput    = 64 << 20
+	maxOutput    = 16 << 20
 	maxCallDepth = 100
 	maxRange     = 1 << 20
 	maxSteps     = 1 << 20 // loop iterations and macro calls per render
@@ -189,11 +189,17 @@ func (r *renderer) execFor(n *forNode, sc *scope) error {
 	if len(items) == 0 {
 		return r.exec(n.elseBody, sc)
 	}
+	// One frame and loop object serve every iteration: a frame is emptied
+	// between iterations, since sets inside a loop body do not carry over.
+	li := &loopInfo{items: items}
+	s := &scope{vars: map[string]any{}, parent: sc}
 	for i, item := range items {
 		if err := r.step(); err != nil {
 			return errAt(n.pos, "%v", err)
 		}
-		s := &scope{vars: map[string]any{"loop": &loopInfo{i: i, items: items}}, parent: sc}
+		clear(s.vars)
+		li.i = i
+		s.vars["loop"] = li
 		if err := bind(s, n.targets, item, n.pos); err != nil {
 			return err
 		}

@@ -83,3 +83,39 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestHugeStepsAndExpansions(t *testing.T) {
+	cases := map[string]string{
+		"{{ 'abc'[1::9223372036854775807] }}":                               "b",
+		"{{ 'abc'[::-9223372036854775807] }}":                               "c",
+		"{{ [1,2,3][::-9223372036854775807 - 1] }}":                         "[3]",
+		"{{ range(1, 9223372036854775807, 9223372036854775807) | list }}":   "[1]",
+		"{{ range(5, -9223372036854775807, -9223372036854775807) | list }}": "[5, -9223372036854775802]",
+		"{{ (1,) }}{{ (1, 2,) }}":                                           "(1,)(1, 2)",
+		"{{ range(10, 0, -3) | list }}":                                     "[10, 7, 4, 1]",
+	}
+	for src, want := range cases {
+		tp, err := Parse(src, HF)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		got, err := tp.Render(nil)
+		if err != nil || got != want {
+			t.Errorf("%s: got %q, %v; want %q", src, got, err, want)
+		}
+	}
+	for _, src := range []string{
+		"{% set s = 'x' * 700000 %}{{ ([s] * 100) | join }}",
+		"{% set s = 'x' * 700000 %}{{ [s] * 100 }}",
+		"{% set s = 'a' * 1000000 %}{{ s.replace('a', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb') }}",
+		"{{ ('%65000s' * 300) % ((1,) * 300) }}",
+	} {
+		tp, err := Parse(src, HF)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if _, err := tp.Render(nil); err == nil {
+			t.Errorf("%.40s...: no error", src)
+		}
+	}
+}

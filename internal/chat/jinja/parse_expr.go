@@ -16,8 +16,8 @@ func (p *parser) tuple(cond bool) (expr, error) {
 	}
 	items := []expr{first}
 	for p.skipOp(",") {
-		if p.tok().kind == tEOF {
-			break
+		if p.tok().kind == tEOF || p.isOp(")") {
+			break // trailing comma: (1,)
 		}
 		e, err := p.expr(cond)
 		if err != nil {

@@ -113,6 +113,9 @@ func pyPercent(format string, args any) (string, error) {
 			}
 		}
 		b.WriteString(s)
+		if b.Len() > maxOutput {
+			return "", fmt.Errorf("formatted string longer than %d bytes", maxOutput)
+		}
 	}
 	if next < len(positional) && mapping == nil {
 		return "", fmt.Errorf("not all arguments converted during string formatting")

@@ -217,32 +217,41 @@ func repr(v any) string {
 	case string:
 		return pyRepr(x)
 	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = repr(e)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		return reprItems("[", "]", len(x), func(i int) string { return repr(x[i]) })
 	case Tuple:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			parts[i] = repr(e)
-		}
 		if len(x) == 1 {
-			return "(" + parts[0] + ",)"
+			return "(" + repr(x[0]) + ",)"
 		}
-		return "(" + strings.Join(parts, ", ") + ")"
+		return reprItems("(", ")", len(x), func(i int) string { return repr(x[i]) })
 	case *Dict:
-		parts := make([]string, len(x.keys))
-		for i, k := range x.keys {
-			parts[i] = pyRepr(k) + ": " + repr(x.m[k])
-		}
-		return "{" + strings.Join(parts, ", ") + "}"
+		return reprItems("{", "}", len(x.keys), func(i int) string {
+			return pyRepr(x.keys[i]) + ": " + repr(x.m[x.keys[i]])
+		})
 	case *Namespace:
 		return "<Namespace " + repr(x.d) + ">"
 	case *Func:
 		return "<function " + x.name + ">"
 	}
 	return fmt.Sprint(v)
+}
+
+// reprItems joins item reprs with ", ". A list can hold a million
+// references to one huge string, so the text stops growing just past
+// maxOutput: too long to be written or concatenated, both of which fail.
+func reprItems(open, close string, n int, item func(int) string) string {
+	var b strings.Builder
+	b.WriteString(open)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(item(i))
+		if b.Len() > maxOutput {
+			return b.String()
+		}
+	}
+	b.WriteString(close)
+	return b.String()
 }
 
 // pyFloat formats like Python's float repr: shortest round-trip digits,
