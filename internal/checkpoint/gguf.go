@@ -96,6 +96,10 @@ func ggufTensors(f *gguf.File, c *llama.Config) (*llama.Weights, error) {
 		return nil, err
 	}
 	c.VocabSize = emb.Rows
+	// Nine tensors per block: a corrupt block_count must not size memory.
+	if c.NumHiddenLayers > len(f.Tensors)/9 {
+		return nil, fmt.Errorf("gguf %s: llama.block_count %d but the file has only %d tensors", f.Path, c.NumHiddenLayers, len(f.Tensors))
+	}
 	w := &llama.Weights{TokenEmbd: emb, Layers: make([]llama.Layer, c.NumHiddenLayers)}
 	for i := range w.Layers {
 		l := &w.Layers[i]
