@@ -92,3 +92,14 @@ func (r *Replacer) holdBack(s string) int {
 	}
 	return best
 }
+
+// OutputFilter returns the post-processing a template's model needs on its
+// generated text: BayLing's placeholder filling for the BayLing formats,
+// nil (emit text as is) for every other template.
+func OutputFilter(t Template) *Replacer {
+	switch t.(type) {
+	case BayLingLlama2, BayLingLlama3:
+		return NewBayLingReplacer()
+	}
+	return nil
+}

@@ -81,3 +81,12 @@ func TestReplacerHoldsBackPartialPlaceholder(t *testing.T) {
 		t.Fatalf("flush %q", got)
 	}
 }
+
+func TestOutputFilter(t *testing.T) {
+	if OutputFilter(BayLingLlama2{}) == nil || OutputFilter(BayLingLlama3{}) == nil {
+		t.Fatal("BayLing templates need the placeholder filter")
+	}
+	if OutputFilter(Llama2Chat{}) != nil || OutputFilter(Llama3Instruct{}) != nil {
+		t.Fatal("non-BayLing templates must pass text through")
+	}
+}

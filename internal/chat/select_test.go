@@ -2,6 +2,7 @@ package chat
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,6 +226,42 @@ func TestJinjaRenderJSONKeepsToolCalls(t *testing.T) {
 	for _, bad := range []string{`{"role":"user"}`, `[{"role":`, `[] []`} {
 		if _, err := q.RenderJSON([]byte(bad), true); err == nil {
 			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+// Rendering shares only read-only state, so one Template serves many
+// requests at once (run with -race).
+func TestJinjaConcurrentRender(t *testing.T) {
+	qtmpl, qhas := tokenizerConfig(t, "qwen3")
+	q, err := NewJinja("qwen3", qtmpl, "", "<|im_end|>", qhas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := benchConversation(3)
+	want, err := q.Render(msgs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 20; i++ {
+				got, err := q.Render(msgs, true)
+				if err == nil && got != want {
+					err = fmt.Errorf("got %q", got)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
