@@ -1,6 +1,8 @@
 package tokenizer
 
 import (
+	"sync"
+
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -13,14 +15,53 @@ type BPE struct {
 	raw     [][]byte         // the bytes each id decodes to
 	byRaw   map[string]int32 // raw bytes of normal tokens -> id
 	byteIDs [256]int32       // single-byte tokens
-	// Exactly one merge source: rankByBytes (tiktoken: the rank of the
-	// concatenated bytes, rank == id) or merges (HF/GGUF merge list).
+	// merges maps a pair of adjacent ids to its rank and result. For HF and
+	// GGUF it is the merge list; for tiktoken (rankByBytes) it is built from
+	// the ranks: every split of a token into two tokens merges with the rank
+	// of the whole, which is exactly tiktoken's "rank of the concatenated
+	// bytes" rule as parts are always tokens.
 	rankByBytes  bool
 	merges       map[uint64]mergeRule
 	ignoreMerges bool // a word that is itself a token is emitted whole
 	pre          preTokenizer
 	nfc          bool
 	scratch      bufPool[bpeScratch]
+	// bytePair is merges for two single-byte parts, the most frequent
+	// lookups, in a table small enough to stay in cache.
+	bytePair []mergeRule // [256*256], rank -1 if none
+	cache    wordCache
+}
+
+// wordCache remembers the ids of frequent short words. Words repeat a lot
+// in natural text and a hit replaces a few dozen merge-table probes.
+type wordCache struct {
+	mu sync.RWMutex
+	m  map[string][]int32
+}
+
+const (
+	cacheMaxWord    = 64
+	cacheMaxEntries = 1 << 16
+)
+
+func (c *wordCache) get(w string) ([]int32, bool) {
+	c.mu.RLock()
+	ids, ok := c.m[w]
+	c.mu.RUnlock()
+	return ids, ok
+}
+
+func (c *wordCache) put(w string, ids []int) {
+	v := make([]int32, len(ids))
+	for i, id := range ids {
+		v[i] = int32(id)
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= cacheMaxEntries {
+		c.m = make(map[string][]int32, 1024) // start over rather than track recency
+	}
+	c.m[w] = v
+	c.mu.Unlock()
 }
 
 type mergeRule struct{ rank, id int32 }
@@ -63,6 +104,33 @@ func (t *BPE) finish() {
 			t.byteIDs[b[0]] = int32(id)
 		}
 	}
+	if t.rankByBytes {
+		t.merges = make(map[uint64]mergeRule, 2*len(t.raw))
+		for id, b := range t.raw {
+			if t.types[id] != TypeNormal {
+				continue
+			}
+			for k := 1; k < len(b); k++ {
+				l, ok1 := t.byRaw[string(b[:k])]
+				r, ok2 := t.byRaw[string(b[k:])]
+				if ok1 && ok2 {
+					t.merges[pairKey(l, r)] = mergeRule{rank: int32(id), id: int32(id)}
+				}
+			}
+		}
+	}
+	t.bytePair = make([]mergeRule, 256*256)
+	for a := range 256 {
+		for b := range 256 {
+			r := mergeRule{rank: -1}
+			if la, lb := t.byteIDs[a], t.byteIDs[b]; la >= 0 && lb >= 0 {
+				if m, ok := t.merges[pairKey(la, lb)]; ok {
+					r = m
+				}
+			}
+			t.bytePair[a<<8|b] = r
+		}
+	}
 	t.setEOGs()
 }
 
@@ -85,6 +153,22 @@ func (t *BPE) encodeWord(dst []int, w string, sc *bpeScratch) []int {
 	if len(w) == 1 {
 		return t.appendByte(dst, w[0])
 	}
+	if len(w) <= cacheMaxWord {
+		if ids, ok := t.cache.get(w); ok {
+			for _, id := range ids {
+				dst = append(dst, int(id))
+			}
+			return dst
+		}
+		n := len(dst)
+		dst = t.bpeWord(dst, w, sc)
+		t.cache.put(w, dst[n:])
+		return dst
+	}
+	return t.bpeWord(dst, w, sc)
+}
+
+func (t *BPE) bpeWord(dst []int, w string, sc *bpeScratch) []int {
 	if t.ignoreMerges || t.rankByBytes {
 		if id, ok := t.byRaw[w]; ok {
 			return append(dst, int(id))
@@ -98,7 +182,9 @@ func (t *BPE) encodeWord(dst []int, w string, sc *bpeScratch) []int {
 	parts[len(parts)-1].next = -1
 	h := sc.heap[:0]
 	for i := 1; i < len(parts); i++ {
-		h = t.tryMerge(h, w, parts, int32(i-1), int32(i))
+		if m := t.bytePair[int(w[i-1])<<8|int(w[i])]; m.rank >= 0 {
+			h = heapPushBPE(h, bpeCand{rank: m.rank, id: m.id, left: int32(i - 1), right: int32(i), lid: parts[i-1].id, rid: parts[i].id})
+		}
 	}
 	for len(h) > 0 {
 		var c bpeCand
@@ -112,8 +198,8 @@ func (t *BPE) encodeWord(dst []int, w string, sc *bpeScratch) []int {
 		if r.next >= 0 {
 			parts[r.next].prev = c.left
 		}
-		h = t.tryMerge(h, w, parts, l.prev, c.left)
-		h = t.tryMerge(h, w, parts, c.left, l.next)
+		h = t.tryMerge(h, parts, l.prev, c.left)
+		h = t.tryMerge(h, parts, c.left, l.next)
 	}
 	for i := int32(0); i >= 0; i = parts[i].next {
 		p := parts[i]
@@ -138,29 +224,19 @@ func (t *BPE) appendByte(dst []int, b byte) []int {
 	return dst
 }
 
-func (t *BPE) tryMerge(h []bpeCand, w string, parts []bpePart, left, right int32) []bpeCand {
+func (t *BPE) tryMerge(h []bpeCand, parts []bpePart, left, right int32) []bpeCand {
 	if left < 0 || right < 0 {
 		return h
 	}
 	l, r := parts[left], parts[right]
-	var rank, id int32
-	if t.rankByBytes {
-		x, ok := t.byRaw[w[l.start:r.end]]
-		if !ok {
-			return h
-		}
-		rank, id = x, x
-	} else {
-		if l.id < 0 || r.id < 0 {
-			return h
-		}
-		m, ok := t.merges[pairKey(l.id, r.id)]
-		if !ok {
-			return h
-		}
-		rank, id = m.rank, m.id
+	if l.id < 0 || r.id < 0 {
+		return h
 	}
-	return heapPushBPE(h, bpeCand{rank: rank, id: id, left: left, right: right, lid: l.id, rid: r.id})
+	m, ok := t.merges[pairKey(l.id, r.id)]
+	if !ok {
+		return h
+	}
+	return heapPushBPE(h, bpeCand{rank: m.rank, id: m.id, left: left, right: right, lid: l.id, rid: r.id})
 }
 
 func bpeLess(a, b bpeCand) bool {
