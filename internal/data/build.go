@@ -115,6 +115,9 @@ func buildInput(ctx context.Context, r *Recipe, in Input, gen *GenConfig, dd *De
 	if err != nil {
 		return nil, err
 	}
+	if in.Limit > 0 {
+		units = limit(units, in.Limit)
+	}
 	w, err := newAtomicWriter(spill)
 	if err != nil {
 		return nil, err
@@ -300,6 +303,18 @@ func openInput(r *Recipe, in Input, bad Reporter) (iter.Seq2[unit, error], error
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown input kind %q", in.Kind)
+}
+
+func limit[T any](seq iter.Seq2[T, error], n int) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		i := 0
+		for v, err := range seq {
+			if i == n || !yield(v, err) {
+				return
+			}
+			i++
+		}
+	}
 }
 
 // ReadParallelInstructions reads {"id", "instruction": {lang: text}, "output": {lang: text}} lines.

@@ -264,3 +264,39 @@ func TestFilters(t *testing.T) {
 		}
 	}
 }
+
+// The acceptance recipe in miniature: every FLORES-200 language, 20 lines
+// each, appears in both directions with both hubs, and counts reconcile.
+func TestAllFloresLanguagesBothHubs(t *testing.T) {
+	out := t.TempDir()
+	recipe := floresRecipe(t, nil, "")
+	b, _ := os.ReadFile(recipe)
+	writeFile(t, recipe, strings.Replace(string(b), "    path: ", "    limit: 20\n    path: ", 1))
+	m := build(t, recipe, out)
+	dirs := map[string]bool{}
+	for _, rec := range readRecords(t, out, m, "messages") {
+		if rec["task"] == "translate" {
+			dirs[rec["src_lang"].(string)+">"+rec["tgt_lang"].(string)] = true
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(testenv.SharedPath(t, "evaldata", "flores200", "dev"), "*.dev"))
+	if len(files) != 204 {
+		t.Fatalf("%d FLORES files", len(files))
+	}
+	for _, f := range files {
+		l := strings.TrimSuffix(filepath.Base(f), ".dev")
+		for _, h := range Hubs {
+			if l != h && (!dirs[l+">"+h] || !dirs[h+">"+l]) {
+				t.Errorf("%s: missing a direction with %s", l, h)
+			}
+		}
+	}
+	var dropped int64
+	for _, v := range m.Counts.Dropped {
+		dropped += v
+	}
+	if m.Counts.In != m.Counts.Out+dropped {
+		t.Fatalf("in %d != out %d + dropped %d", m.Counts.In, m.Counts.Out, dropped)
+	}
+	t.Logf("in %d out %d dropped %v", m.Counts.In, m.Counts.Out, m.Counts.Dropped)
+}

@@ -51,6 +51,7 @@ type Input struct {
 	TgtField string `json:"tgt_field,omitempty"`
 	Ext      string `json:"ext,omitempty"`  // multiway file extension (dev, devtest, txt)
 	Lang     string `json:"lang,omitempty"` // instructions: the set's language
+	Limit    int    `json:"limit,omitempty"` // read at most this many units (lines); 0 = all
 }
 
 // LoadRecipe reads and validates a recipe file.
