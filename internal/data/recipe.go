@@ -49,8 +49,8 @@ type Input struct {
 	TgtPath  string `json:"tgt_path,omitempty"`
 	SrcField string `json:"src_field,omitempty"`
 	TgtField string `json:"tgt_field,omitempty"`
-	Ext      string `json:"ext,omitempty"`  // multiway file extension (dev, devtest, txt)
-	Lang     string `json:"lang,omitempty"` // instructions: the set's language
+	Ext      string `json:"ext,omitempty"`   // multiway file extension (dev, devtest, txt)
+	Lang     string `json:"lang,omitempty"`  // instructions: the set's language
 	Limit    int    `json:"limit,omitempty"` // read at most this many units (lines); 0 = all
 }
 
