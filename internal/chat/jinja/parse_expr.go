@@ -1,12 +1,14 @@
 package jinja
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // tuple parses an expression or an implicit tuple "a, b".
 func (p *parser) tuple(cond bool) (expr, error) {
-	pos := p.tok().pos
 	first, err := p.expr(cond)
 	if err != nil {
 		return nil, err
@@ -25,7 +27,6 @@ func (p *parser) tuple(cond bool) (expr, error) {
 		}
 		items = append(items, e)
 	}
-	_ = pos
 	return &listExpr{items: items, tuple: true}, nil
 }
 
@@ -140,7 +141,7 @@ func (p *parser) binLevel(ops []string, next func() (expr, error)) (expr, error)
 	x, err := next()
 	for err == nil {
 		t := p.tok()
-		if t.kind != tOp || !contains(ops, t.s) {
+		if t.kind != tOp || !slices.Contains(ops, t.s) {
 			break
 		}
 		p.next()
@@ -150,15 +151,6 @@ func (p *parser) binLevel(ops []string, next func() (expr, error)) (expr, error)
 		}
 	}
 	return x, err
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *parser) math1() (expr, error)  { return p.binLevel([]string{"+", "-"}, p.concat) }
