@@ -64,6 +64,8 @@ type Sampler struct {
 	cands []candidate
 	seen  []uint32 // per-token stamp: penalised in the current call
 	stamp uint32
+
+	fullSort bool // tests: sort every candidate instead of selecting top-k first
 }
 
 // New makes a sampler for a vocabulary of vocab tokens.
@@ -157,12 +159,7 @@ func (s *Sampler) truncated(probs []float32, coin float32) int {
 		best := Argmax(probs)
 		c = append(c, candidate{probs[best], int32(best)})
 	}
-	slices.SortFunc(c, func(a, b candidate) int {
-		if a.prob != b.prob {
-			return cmp.Compare(b.prob, a.prob)
-		}
-		return cmp.Compare(a.id, b.id)
-	})
+	c = s.sortPrefix(c)
 	last := len(c) - 1
 	if s.p.topP() {
 		var cum float32
@@ -199,6 +196,85 @@ func (s *Sampler) truncated(probs []float32, coin float32) int {
 		}
 	}
 	return int(c[last].id)
+}
+
+// sortPrefix sorts as much of c as the cuts can keep. The nucleus and the
+// top-k cut are both prefixes of the sorted order, so only the k best need
+// sorting, and without top-k a prefix whose mass exceeds top-p: grown until
+// it does. The result is what a full sort would give.
+func (s *Sampler) sortPrefix(c []candidate) []candidate {
+	if s.fullSort {
+		sortCandidates(c)
+		return c
+	}
+	if k := s.p.TopK; k > 0 && k < len(c) {
+		selectBest(c, k)
+		c = c[:k]
+	}
+	if !s.p.topP() {
+		sortCandidates(c)
+		return c
+	}
+	for m := 64; ; m *= 8 {
+		if 2*m >= len(c) {
+			sortCandidates(c)
+			return c
+		}
+		selectBest(c, m)
+		sortCandidates(c[:m])
+		var cum float32
+		for _, x := range c[:m] {
+			cum += x.prob
+			if cum > s.p.TopP {
+				return c[:m]
+			}
+		}
+	}
+}
+
+func sortCandidates(c []candidate) {
+	slices.SortFunc(c, func(a, b candidate) int {
+		if a.prob != b.prob {
+			return cmp.Compare(b.prob, a.prob)
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+}
+
+// better orders candidates: higher probability first, then lower id.
+func better(a, b candidate) bool { return a.prob > b.prob || a.prob == b.prob && a.id < b.id }
+
+// selectBest moves the k best candidates into c[:k] (in no order) with a
+// min-heap of size k: O(n log k) and no allocation.
+func selectBest(c []candidate, k int) {
+	h := c[:k]
+	for i := k/2 - 1; i >= 0; i-- {
+		siftDown(h, i)
+	}
+	for i := k; i < len(c); i++ {
+		if better(c[i], h[0]) {
+			h[0], c[i] = c[i], h[0]
+			siftDown(h, 0)
+		}
+	}
+}
+
+// siftDown restores the heap (worst candidate at the root) below i.
+func siftDown(h []candidate, i int) {
+	for {
+		w := i
+		if l := 2*i + 1; l < len(h) && better(h[w], h[l]) {
+			w = l
+		}
+		if r := 2*i + 2; r < len(h) && better(h[w], h[r]) {
+			w = r
+		}
+		if w == i {
+			return
+		}
+		h[i], h[w] = h[w], h[i]
+		i = w
+	}
 }
 
 // Argmax returns the index of the largest value, the lowest on ties.

@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -177,6 +178,63 @@ func TestSampleAllocs(t *testing.T) {
 		s, _ := New(p, 512)
 		if n := testing.AllocsPerRun(100, func() { copy(buf, logits); s.Sample(buf, hist) }); n != 0 {
 			t.Errorf("%+v: %v allocs per sample", p, n)
+		}
+	}
+}
+
+// Top-k selection before sorting must not change which token is drawn.
+func TestTopKSelectionEquivalent(t *testing.T) {
+	const n = 3000
+	logits := make([]float32, n)
+	for i := range logits {
+		logits[i] = float32((i*7919)%1000) / 97 // many exact ties
+	}
+	for _, p := range []Params{
+		{Temperature: 0.9, TopK: 40, TopP: 0.95, Seed: 11},
+		{Temperature: 1.3, TopK: 5, TopP: 0.5, Seed: 12},
+		{Temperature: 1, TopK: 100, MinP: 0.1, Seed: 13},
+		{Temperature: 2, TopK: 2999, TopP: 0.99, Seed: 14},
+		{Temperature: 1, TopP: 0.9, Seed: 15},
+		{Temperature: 0.3, TopP: 0.6, Seed: 16},
+		{Temperature: 5, TopP: 0.999, MinP: 0.01, Seed: 17},
+	} {
+		fast, _ := New(p, n)
+		slow, _ := New(p, n)
+		slow.fullSort = true
+		a, b := make([]float32, n), make([]float32, n)
+		for i := range 300 {
+			copy(a, logits)
+			copy(b, logits)
+			if x, y := fast.Sample(a, nil), slow.Sample(b, nil); x != y {
+				t.Fatalf("%+v draw %d: selected %d, full sort %d", p, i, x, y)
+			}
+		}
+	}
+}
+
+func BenchmarkSampleLlama3Vocab(b *testing.B) {
+	const n = 128256
+	logits := make([]float32, n)
+	buf := make([]float32, n)
+	// Zipf-like (p ~ rank^-1.2), roughly the shape of an LM's next-token
+	// distribution, over a shuffled vocabulary.
+	for i := range logits {
+		rank := 1 + (i*7919)%n
+		logits[i] = -1.2 * float32(math.Log(float64(rank)))
+	}
+	for _, p := range []Params{
+		{Temperature: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, Seed: 1},
+		{Temperature: 0.8, TopP: 0.95, Seed: 1},
+	} {
+		for _, full := range []bool{false, true} {
+			b.Run(fmt.Sprintf("topk%d/fullsort=%v", p.TopK, full), func(b *testing.B) {
+				s, _ := New(p, n)
+				s.fullSort = full
+				for b.Loop() {
+					copy(buf, logits)
+					s.Sample(buf, nil)
+				}
+			})
 		}
 	}
 }
