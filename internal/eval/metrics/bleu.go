@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -302,16 +301,7 @@ func (b *BLEU) preprocess(w *ngramWorker, line string) (int, int) {
 func appendFieldSpans(spans []int32, s []byte, from int) []int32 {
 	start := -1
 	for i := from; i < len(s); {
-		c := s[i]
-		size := 1
-		var sp bool
-		if c < 0x80 {
-			sp = c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f)
-		} else {
-			var r rune
-			r, size = utf8.DecodeRune(s[i:])
-			sp = pyIsSpace(r)
-		}
+		sp, size := spaceAt(s, i)
 		if sp {
 			if start >= 0 {
 				spans = append(spans, int32(start), int32(i))

@@ -208,7 +208,9 @@ func appendWords(spans []int32, arena []byte, from int) []int32 {
 	for i := first; i < end; i += 2 {
 		a, z := spans[i], spans[i+1]
 		w := arena[a:z]
-		if utf8.RuneCount(w) == 1 {
+		// A word of two or more bytes that starts or ends with an ASCII
+		// mark has at least two code points, so byte tests suffice.
+		if len(w) == 1 {
 			spans = append(spans, a, z)
 		} else if last := w[len(w)-1]; last < 128 && puncts[last] {
 			spans = append(spans, a, z-1, z-1, z)
@@ -277,10 +279,12 @@ func (c *CHRF) segmentStats(w *chrfWorker, seg Segment, best []int64) {
 	for _, r := range seg.Refs {
 		c.text(w, r)
 	}
-	total := len(w.arena)
-	w.words.reset(total, w.arena)
-	w.ng.reset(total * c.order)
-	maxIDs := total*c.order + 1
+	// Every n-gram occurrence gets at most one new id, and there are at
+	// most order ids per code point.
+	runes := utf8.RuneCount(w.arena)
+	w.words.reset(runes, w.arena)
+	w.ng.reset(runes * c.order)
+	maxIDs := runes*c.order + 1
 	w.hypCnt = grow(w.hypCnt, maxIDs)
 	w.refCnt = grow(w.refCnt, maxIDs)
 

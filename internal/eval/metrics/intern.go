@@ -15,44 +15,48 @@ import (
 // (id of its (n-1)-gram prefix)<<32 | last token, and unigrams use prefix 0.
 // Two n-grams get the same id exactly when they are equal.
 type idTable struct {
-	keys  []uint64
-	ids   []uint32
-	gens  []uint32
+	slots []idSlot
 	gen   uint32
 	shift uint8
 	n     uint32
+}
+
+// idSlot keeps key, id and stamp together: one cache line per probe.
+type idSlot struct {
+	key uint64
+	id  uint32
+	gen uint32
 }
 
 // reset empties the table and makes room for at least want keys.
 func (t *idTable) reset(want int) {
 	t.n = 0
 	size := 1 << bits.Len(uint(2*want+16))
-	if size > len(t.keys) {
-		t.keys = make([]uint64, size)
-		t.ids = make([]uint32, size)
-		t.gens = make([]uint32, size)
+	if size > len(t.slots) {
+		t.slots = make([]idSlot, size)
 		t.shift = uint8(64 - bits.TrailingZeros(uint(size)))
 		t.gen = 0
 	}
 	t.gen++
 	if t.gen == 0 { // wrapped: old stamps could look current
-		clear(t.gens)
+		clear(t.slots)
 		t.gen = 1
 	}
 }
 
 // id returns the id of key, assigning the next one if key is new.
 func (t *idTable) id(key uint64) uint32 {
-	mask := uint64(len(t.keys) - 1)
+	mask := uint64(len(t.slots) - 1)
 	i := (key * 0x9E3779B97F4A7C15) >> t.shift
 	for {
-		if t.gens[i] != t.gen {
+		s := &t.slots[i]
+		if s.gen != t.gen {
 			t.n++
-			t.gens[i], t.keys[i], t.ids[i] = t.gen, key, t.n
+			*s = idSlot{key: key, id: t.n, gen: t.gen}
 			return t.n
 		}
-		if t.keys[i] == key {
-			return t.ids[i]
+		if s.key == key {
+			return s.id
 		}
 		i = (i + 1) & mask
 	}

@@ -15,21 +15,37 @@ func pyIsSpace(r rune) bool {
 	return unicode.IsSpace(r)
 }
 
+// spaceAt reports whether the code point starting at s[i] is Python
+// whitespace, and its length. Only a few lead bytes can start a non-ASCII
+// space (U+0085, U+00A0, U+1680, U+2000..U+205F, U+3000), so most code
+// points are skipped without decoding. s must be valid UTF-8.
+func spaceAt(s []byte, i int) (bool, int) {
+	c := s[i]
+	switch {
+	case c < utf8.RuneSelf:
+		return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f), 1
+	case c < 0xe0:
+		return c == 0xc2 && i+1 < len(s) && (s[i+1] == 0x85 || s[i+1] == 0xa0), 2
+	case c < 0xf0:
+		if c >= 0xe1 && c <= 0xe3 {
+			r, n := utf8.DecodeRune(s[i:])
+			return unicode.IsSpace(r), n
+		}
+		return false, 3
+	default:
+		return false, 4
+	}
+}
+
 // appendFields appends the whitespace-separated fields of s to dst joined by
 // single spaces: Python's ' '.join(s.split()).
 func appendFields(dst []byte, s []byte) []byte {
 	start := len(dst)
 	inField := false
 	for i := 0; i < len(s); {
-		c := s[i]
-		var sp bool
-		size := 1
-		if c < utf8.RuneSelf {
-			sp = c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f)
-		} else {
-			var r rune
-			r, size = utf8.DecodeRune(s[i:])
-			sp = unicode.IsSpace(r)
+		sp, size := spaceAt(s, i)
+		if i+size > len(s) { // only on invalid UTF-8
+			size = len(s) - i
 		}
 		if sp {
 			inField = false

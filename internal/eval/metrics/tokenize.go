@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"sync"
@@ -134,11 +135,26 @@ func (s *scratch) regexpPost(dst []byte) []byte {
 	return appendFields(dst, s.a)
 }
 
+// apply runs one substitution pass from s.a into s.b and swaps them.
+func (s *scratch) apply(pass func(src, dst []byte) []byte) {
+	s.a, s.b = pass(s.a, s.b[:0]), s.a[:0]
+}
+
 // passes13a applies, in place on s.a, the period/comma/dash substitutions
-// shared by the 13a tokenizer and Tercom's normalizer.
+// shared by the 13a tokenizer and Tercom's normalizer. A pass whose
+// trigger characters are absent cannot match and is skipped.
 func (s *scratch) passes13a() {
-	// ([^0-9])([\.,]) -> "\1 \2 "
-	b, o := s.a, s.b[:0]
+	if bytes.IndexByte(s.a, '.') >= 0 || bytes.IndexByte(s.a, ',') >= 0 {
+		s.apply(passNonDigitDot)
+		s.apply(passDotNonDigit)
+	}
+	if bytes.IndexByte(s.a, '-') >= 0 {
+		s.apply(passDigitDash)
+	}
+}
+
+// passNonDigitDot is ([^0-9])([\.,]) -> "\1 \2 ".
+func passNonDigitDot(b, o []byte) []byte {
 	for i := 0; i < len(b); i++ {
 		if i+1 < len(b) && !isDigit(b[i]) && isDotComma(b[i+1]) {
 			o = append(o, b[i], ' ', b[i+1], ' ')
@@ -147,8 +163,11 @@ func (s *scratch) passes13a() {
 			o = append(o, b[i])
 		}
 	}
-	b, o = o, b[:0]
-	// ([\.,])([^0-9]) -> " \1 \2"
+	return o
+}
+
+// passDotNonDigit is ([\.,])([^0-9]) -> " \1 \2".
+func passDotNonDigit(b, o []byte) []byte {
 	for i := 0; i < len(b); i++ {
 		if i+1 < len(b) && isDotComma(b[i]) && !isDigit(b[i+1]) {
 			o = append(o, ' ', b[i], ' ', b[i+1])
@@ -157,8 +176,11 @@ func (s *scratch) passes13a() {
 			o = append(o, b[i])
 		}
 	}
-	b, o = o, b[:0]
-	// ([0-9])(-) -> "\1 \2 "
+	return o
+}
+
+// passDigitDash is ([0-9])(-) -> "\1 \2 ".
+func passDigitDash(b, o []byte) []byte {
 	for i := 0; i < len(b); i++ {
 		if i+1 < len(b) && isDigit(b[i]) && b[i+1] == '-' {
 			o = append(o, b[i], ' ', b[i+1], ' ')
@@ -167,7 +189,7 @@ func (s *scratch) passes13a() {
 			o = append(o, b[i])
 		}
 	}
-	s.a, s.b = o, b[:0]
+	return o
 }
 
 // tokIntl is mteval-v14's international tokenizer: punctuation is split off
