@@ -133,6 +133,7 @@ func buildInput(ctx context.Context, r *Recipe, in Input, gen *GenConfig, dd *De
 	const batchSize = 256
 	batch := make([]unit, 0, batchSize)
 	results := make([][]Record, batchSize)
+	keys := make([][]dedupKeys, batchSize)
 	drops := make([][]string, batchSize)
 	flush := func() error {
 		var wg sync.WaitGroup
@@ -147,6 +148,10 @@ func buildInput(ctx context.Context, r *Recipe, in Input, gen *GenConfig, dd *De
 				defer wg.Done()
 				for i := range next {
 					results[i], drops[i] = process(r, gen, batch[i], opt.LID, results[i][:0], drops[i][:0])
+					keys[i] = keys[i][:0]
+					for j := range results[i] {
+						keys[i] = append(keys[i], dd.Keys(&results[i][j]))
+					}
 				}
 			}()
 		}
@@ -159,7 +164,7 @@ func buildInput(ctx context.Context, r *Recipe, in Input, gen *GenConfig, dd *De
 			for j := range results[i] {
 				rec := &results[i][j]
 				c.In++
-				if reason := dd.Check(rec); reason != "" {
+				if reason := dd.CheckKeys(keys[i][j]); reason != "" {
 					c.drop(reason)
 					continue
 				}
@@ -194,8 +199,14 @@ func buildInput(ctx context.Context, r *Recipe, in Input, gen *GenConfig, dd *De
 
 // process generates the records of one unit and applies the filters.
 func process(r *Recipe, gen *GenConfig, u unit, id lid.Predictor, keep []Record, drops []string) ([]Record, []string) {
+	// The texts of one unit recur across its records (a sentence is the
+	// source of some directions and the answer of others): identify each once.
+	var memo lid.Predictor
+	if id != nil {
+		memo = &memoLID{Predictor: id, seen: map[string][]lid.Prediction{}}
+	}
 	emit := func(rec Record) {
-		if reason := r.Filters.check(&rec, id); reason != "" {
+		if reason := r.Filters.check(&rec, memo); reason != "" {
 			drops = append(drops, reason)
 			return
 		}
@@ -364,4 +375,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// memoLID caches predictions per text for one unit; not safe for
+// concurrent use (each worker has its own).
+type memoLID struct {
+	lid.Predictor
+	seen map[string][]lid.Prediction
+}
+
+func (m *memoLID) PredictK(text string, k int) []lid.Prediction {
+	if p, ok := m.seen[text]; ok && len(p) >= k {
+		return p[:k]
+	}
+	p := m.Predictor.PredictK(text, k)
+	m.seen[text] = p
+	return p
 }

@@ -14,7 +14,6 @@ type Dedup struct {
 	Near  bool
 	exact set64
 	bands [lshBands]set64
-	sig   [lshBands * lshRows]uint64
 	seeds [lshBands * lshRows][2]uint64
 }
 
@@ -38,38 +37,57 @@ func NewDedup(near bool) *Dedup {
 	return d
 }
 
-// Check returns a drop reason for r, or "" and remembers r.
-func (d *Dedup) Check(r *Record) string {
-	if !d.exact.add(exactKey(r)) {
-		return DropExactDup
-	}
+// dedupKeys are a record's exact key and LSH band keys; computing them is
+// the costly part, done in parallel before the ordered Check.
+type dedupKeys struct {
+	exact uint64
+	bands [lshBands]uint64
+	near  bool // false when the text is too short to shingle
+}
+
+// Keys computes r's keys. It is safe for concurrent use.
+func (d *Dedup) Keys(r *Record) dedupKeys {
+	k := dedupKeys{exact: exactKey(r)}
 	if !d.Near {
-		return ""
+		return k
 	}
-	text := nearText(r)
-	if !d.signature(text) {
-		return "" // too short to shingle: exact matching only
+	var sig [lshBands * lshRows]uint64
+	if !d.signature(nearText(r), &sig) {
+		return k
 	}
 	// Bands are keyed by task and direction: X->eng and eng->X share their
 	// text but are different examples.
 	scope := hashString(string(r.Task), r.SrcLang, r.TgtLang, r.Lang)
-	var keys [lshBands]uint64
-	dup := false
 	for b := range lshBands {
 		h := scope ^ uint64(b+1)*0x9e3779b97f4a7c15
-		for _, v := range d.sig[b*lshRows : (b+1)*lshRows] {
+		for _, v := range sig[b*lshRows : (b+1)*lshRows] {
 			h = mix64(h ^ v)
 		}
-		keys[b] = h
+		k.bands[b] = h
+	}
+	k.near = true
+	return k
+}
+
+// Check returns a drop reason for r, or "" and remembers r.
+func (d *Dedup) Check(r *Record) string { return d.CheckKeys(d.Keys(r)) }
+
+// CheckKeys is Check with precomputed keys. Calls must come in a fixed
+// order for a deterministic result; the first of a group of duplicates wins.
+func (d *Dedup) CheckKeys(k dedupKeys) string {
+	if !d.exact.add(k.exact) {
+		return DropExactDup
+	}
+	if !k.near {
+		return ""
+	}
+	for b, h := range k.bands {
 		if d.bands[b].has(h) {
-			dup = true
+			return DropNearDup
 		}
 	}
-	if dup {
-		return DropNearDup
-	}
-	for b, k := range keys {
-		d.bands[b].add(k)
+	for b, h := range k.bands {
+		d.bands[b].add(h)
 	}
 	return ""
 }
@@ -105,29 +123,33 @@ func normalise(s string) string {
 	return strings.Join(strings.FieldsFunc(strings.ToLower(s), unicode.IsSpace), " ")
 }
 
-// signature fills d.sig with the MinHash of text's shingles; false when the
-// text has fewer runes than one shingle.
-func (d *Dedup) signature(text string) bool {
-	rs := []rune(text)
-	if len(rs) < shingle {
-		return false
+// signature fills sig with the MinHash of text's shingles; false when the
+// text has fewer runes than one shingle. Each shingle is hashed once and
+// permuted by odd-multiplier affine maps, which are bijections on uint64.
+func (d *Dedup) signature(text string, sig *[lshBands * lshRows]uint64) bool {
+	var ring [shingle]rune
+	n := 0
+	for i := range sig {
+		sig[i] = ^uint64(0)
 	}
-	for i := range d.sig {
-		d.sig[i] = ^uint64(0)
-	}
-	for i := 0; i+shingle <= len(rs); i++ {
+	for _, r := range text {
+		ring[n%shingle] = r
+		n++
+		if n < shingle {
+			continue
+		}
 		h := uint64(14695981039346656037)
-		for _, r := range rs[i : i+shingle] {
-			h = (h ^ uint64(r)) * 1099511628211
+		for j := range shingle {
+			h = (h ^ uint64(ring[(n+j)%shingle])) * 1099511628211
 		}
 		h = mix64(h)
 		for j, s := range d.seeds {
-			if v := mix64(h*s[0] + s[1]); v < d.sig[j] {
-				d.sig[j] = v
+			if v := h*s[0] + s[1]; v < sig[j] {
+				sig[j] = v
 			}
 		}
 	}
-	return true
+	return n >= shingle
 }
 
 // set64 is an open-addressing hash set of non-zero 64-bit keys: a quarter
