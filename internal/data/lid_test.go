@@ -29,7 +29,7 @@ func TestLIDFilterDropsMislabelledText(t *testing.T) {
 	f, d, e := strings.Split(string(fra), "\n"), strings.Split(string(deu), "\n"), strings.Split(string(eng), "\n")
 	dir := t.TempDir()
 	// Lines 900+ were not used for training.
-	tsv := f[900]+"\t"+e[900]+"\n" + d[901]+"\t"+e[901]+"\n" + f[902]+"\t"+e[902]+"\n"
+	tsv := f[900] + "\t" + e[900] + "\n" + d[901] + "\t" + e[901] + "\n" + f[902] + "\t" + e[902] + "\n"
 	writeFile(t, filepath.Join(dir, "b.tsv"), tsv)
 	recipe := writeFile(t, filepath.Join(dir, "r.yaml"), "seed: 1\nno_mix: true\nhubs: [eng_Latn]\nfilters: {lid_top_k: 1}\ninputs:\n  - kind: tsv\n    path: b.tsv\n    src: fra_Latn\n    tgt: eng_Latn\n")
 	r, err := LoadRecipe(recipe)
