@@ -15,6 +15,7 @@ import (
 	"github.com/bayling-go/bayling/internal/kernels"
 	"github.com/bayling-go/bayling/internal/model/llama"
 	"github.com/bayling-go/bayling/internal/sample"
+	"github.com/bayling-go/bayling/internal/tensor"
 	"github.com/bayling-go/bayling/internal/tokenizer"
 )
 
@@ -26,6 +27,8 @@ type generateOptions struct {
 	seed                     int64
 	params                   sample.Params
 	stops                    []string
+	stopIDs                  []int
+	cacheType                string
 	ids, noPrompt            bool
 }
 
@@ -63,6 +66,8 @@ at a --stop string, or when the context is full. A timing line goes to stderr.`,
 	f.Float32Var(&o.params.RepeatPenalty, "repeat-penalty", 1, "repetition penalty; 1 = off")
 	f.IntVar(&o.params.RepeatLastN, "repeat-last-n", 64, "tokens of history the penalty looks at; 0 = all")
 	f.StringArrayVar(&o.stops, "stop", nil, "stop string (repeatable); the text ends before it")
+	f.IntSliceVar(&o.stopIDs, "stop-id", nil, "extra token id that ends generation (repeatable)")
+	f.StringVar(&o.cacheType, "cache-type", "f32", "KV cache element type: f32 or f16 (half the memory)")
 	f.BoolVar(&o.ids, "ids", false, "print the generated token ids (not the prompt's) on one line instead of text")
 	f.BoolVar(&o.noPrompt, "no-display-prompt", false, "do not echo the prompt")
 	c.MarkFlagRequired("model")
@@ -85,7 +90,11 @@ func runGenerate(ctx context.Context, out, errOut io.Writer, o *generateOptions)
 	pool := kernels.NewPool(o.threads)
 	defer pool.Close()
 	m.SetPool(pool)
-	st, err := m.NewState(o.ctx)
+	kvType, err := tensor.ParseDType(o.cacheType)
+	if err != nil {
+		return fmt.Errorf("generate: --cache-type: %w", err)
+	}
+	st, err := m.NewStateWith(llama.StateOptions{Context: o.ctx, KVType: kvType})
 	if err != nil {
 		return err
 	}
@@ -102,7 +111,13 @@ func runGenerate(ctx context.Context, out, errOut io.Writer, o *generateOptions)
 	if len(prompt) == 0 {
 		return fmt.Errorf("generate: empty prompt and the tokenizer has no BOS token")
 	}
-	g := &generation{out: out, tok: ck.Tokenizer, ids: o.ids, stop: ck.Stop, match: sample.NewStopMatcher(o.stops)}
+	for _, id := range o.stopIDs {
+		if id < 0 || id >= ck.Config.VocabSize {
+			return fmt.Errorf("generate: --stop-id %d outside vocabulary of %d", id, ck.Config.VocabSize)
+		}
+	}
+	stop := append(slices.Clone(ck.Stop), o.stopIDs...)
+	g := &generation{out: out, tok: ck.Tokenizer, ids: o.ids, stop: stop, match: sample.NewStopMatcher(o.stops)}
 	stats, err := g.run(ctx, st, sp, prompt, o.n, !o.noPrompt)
 	if err != nil {
 		return err

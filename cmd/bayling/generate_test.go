@@ -149,6 +149,31 @@ func TestGenerateStopString(t *testing.T) {
 	if out != ", there was\n" {
 		t.Fatalf("got %q", out)
 	}
+	// Greedy continues "Once upon a time" with 432 383 286 ...: stopping on
+	// 286 keeps two tokens.
+	out, err = runCLI(t, "-m", model, "-p", "Once upon a time", "--temp", "0", "-n", "10", "--ids", "--stop-id", "286")
+	if err != nil || out != "432 383\n" {
+		t.Fatalf("--stop-id: got %q, %v", out, err)
+	}
+}
+
+func TestGenerateF16Cache(t *testing.T) {
+	model := testenv.SharedPath(t, "fixtures", "stories260K", "stories260K.bin")
+	g := readGolden(t, "stories260K_t0_n64_once")
+	out, err := runCLI(t, "-m", model, "-p", "Once upon a time", "--temp", "0", "-n", "60", "--ids", "--cache-type", "f16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws []string
+	for _, id := range g.IDs[len(g.PromptIDs):] {
+		ws = append(ws, strconv.Itoa(id))
+	}
+	if got := strings.TrimSpace(out); got != strings.Join(ws, " ") {
+		t.Fatalf("f16 cache ids\n got %s\nwant %s", got, strings.Join(ws, " "))
+	}
+	if _, err := runCLI(t, "-m", model, "--cache-type", "q9"); err == nil || !strings.Contains(err.Error(), "--cache-type") {
+		t.Fatalf("bad cache type: %v", err)
+	}
 }
 
 func TestGenerateErrors(t *testing.T) {

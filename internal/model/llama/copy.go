@@ -13,11 +13,13 @@ func (s *State) CopyFrom(src *State) error {
 		return fmt.Errorf("llama: copy between states of different models")
 	case src.pos > s.ctx:
 		return fmt.Errorf("llama: copy of %d positions into a state of context %d", src.pos, s.ctx)
+	case s.k[0].typ() != src.k[0].typ():
+		return fmt.Errorf("llama: copy between %v and %v KV caches", src.k[0].typ(), s.k[0].typ())
 	}
 	n := src.pos * s.m.cfg.KVDim()
 	for l := range s.k {
-		copy(s.k[l][:n], src.k[l][:n])
-		copy(s.v[l][:n], src.v[l][:n])
+		s.k[l].copyFrom(src.k[l], n)
+		s.v[l].copyFrom(src.v[l], n)
 	}
 	copy(s.logits, src.logits)
 	s.pos = src.pos

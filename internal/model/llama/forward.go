@@ -72,15 +72,15 @@ func (m *Model) attention(b *scratch, l int) {
 		cs := b.cs[t*hs : (t+1)*hs]
 		kernels.RoPE(b.q[t*qd:(t+1)*qd], hs, cs)
 		kernels.RoPE(b.k[t*kvd:(t+1)*kvd], hs, cs)
-		copy(r.s.k[l][r.pos*kvd:(r.pos+1)*kvd], b.k[t*kvd:(t+1)*kvd])
-		copy(r.s.v[l][r.pos*kvd:(r.pos+1)*kvd], b.v[t*kvd:(t+1)*kvd])
+		r.s.k[l].put(r.pos*kvd, b.k[t*kvd:(t+1)*kvd])
+		r.s.v[l].put(r.pos*kvd, b.v[t*kvd:(t+1)*kvd])
 	}
 	// Causal: the token at position p attends to positions 0..p of its
 	// own sequence. All rows' keys are cached before any row attends, so
 	// rows of one sequence in one step see each other.
 	for t, r := range b.rows {
 		np := r.pos + 1
-		m.attend(b.ao[t*qd:(t+1)*qd], b.q[t*qd:(t+1)*qd], r.s.k[l][:np*kvd], r.s.v[l][:np*kvd], np, b.att)
+		m.attend(b.ao[t*qd:(t+1)*qd], b.q[t*qd:(t+1)*qd], r.s.k[l].prefix(np*kvd), r.s.v[l].prefix(np*kvd), np, b.att)
 	}
 	m.matmul(b.xb, lw.Wo, b.ao, n)
 	add(b.x[:n*dim], b.xb)

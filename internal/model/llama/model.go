@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bayling-go/bayling/internal/kernels"
+	"github.com/bayling-go/bayling/internal/tensor"
 )
 
 // Model is an immutable, validated config and weights; any number of States
@@ -44,10 +45,9 @@ func (m *Model) matmul(dst []float32, w Mat, x []float32, n int) {
 	kernels.MatMul(dst, w, x, n)
 }
 
-func (m *Model) attend(out, q []float32, k, v []float32, nPos int, scores []float32) {
+func (m *Model) attend(out, q []float32, kv, vv kernels.KV, nPos int, scores []float32) {
 	c := &m.cfg
 	shape := kernels.AttnShape{Heads: c.NumAttentionHeads, KVHeads: c.KVHeads(), HeadDim: c.HeadSize()}
-	kv, vv := kernels.KV{F32: k}, kernels.KV{F32: v}
 	if m.pool != nil {
 		m.pool.Attention(out, q, kv, vv, nPos, shape, scores)
 		return
@@ -74,22 +74,38 @@ func (m *Model) Weights() *Weights { return m.w }
 // are split into steps of this size so scratch memory stays bounded.
 const DefaultBatch = 64
 
+// StateOptions configure a sequence.
+type StateOptions struct {
+	Context int          // positions it can hold; 0 = max_position_embeddings
+	KVType  tensor.DType // element type of the KV cache: F32 (default) or F16
+}
+
 // NewState makes a sequence with room for ctxLen positions (0 means the
-// model's max_position_embeddings). Its KV cache is allocated up front.
+// model's max_position_embeddings) and an F32 KV cache.
 func (m *Model) NewState(ctxLen int) (*State, error) {
+	return m.NewStateWith(StateOptions{Context: ctxLen})
+}
+
+// NewStateWith makes a sequence; its KV cache is allocated up front. An F16
+// cache halves the memory (llama.cpp's default) at a small cost in accuracy.
+func (m *Model) NewStateWith(o StateOptions) (*State, error) {
+	ctxLen := o.Context
 	if ctxLen == 0 {
 		ctxLen = m.cfg.MaxPositionEmbeddings
 	}
 	if ctxLen < 0 || ctxLen > m.cfg.MaxPositionEmbeddings {
 		return nil, fmt.Errorf("llama: context length %d outside 1..%d", ctxLen, m.cfg.MaxPositionEmbeddings)
 	}
+	if o.KVType != tensor.F32 && o.KVType != tensor.F16 {
+		return nil, fmt.Errorf("llama: KV cache type %v not supported (want F32 or F16)", o.KVType)
+	}
 	s := &State{m: m, ctx: ctxLen, maxBatch: DefaultBatch}
-	kvd := m.cfg.KVDim()
-	s.k = make([][]float32, m.cfg.NumHiddenLayers)
-	s.v = make([][]float32, m.cfg.NumHiddenLayers)
+	n := ctxLen * m.cfg.KVDim()
+	s.k = make([]kvCache, m.cfg.NumHiddenLayers)
+	s.v = make([]kvCache, m.cfg.NumHiddenLayers)
 	for l := range s.k {
-		s.k[l] = make([]float32, ctxLen*kvd)
-		s.v[l] = make([]float32, ctxLen*kvd)
+		s.k[l] = newKVCache(o.KVType, n)
+		s.v[l] = newKVCache(o.KVType, n)
 	}
 	s.logits = make([]float32, m.cfg.VocabSize)
 	return s, nil

@@ -13,7 +13,7 @@ type State struct {
 	ctx      int // positions the cache holds
 	pos      int // positions filled
 	maxBatch int
-	k, v     [][]float32 // per layer, ctx rows of KVDim
+	k, v     []kvCache // per layer, ctx rows of KVDim
 	buf      scratch
 	logits   []float32
 }
