@@ -2,7 +2,9 @@ package lid
 
 import (
 	"math"
+	"runtime"
 	"sort"
+	"sync"
 )
 
 func logf(p float32) float64 { return math.Log(math.Max(float64(p), 1e-12)) }
@@ -27,12 +29,36 @@ type Scores struct {
 	F1        float64
 }
 
-// Evaluate runs p over examples and scores it. Labels the model predicts but
-// that are absent from the gold data lower precision but are not averaged.
+// PredictAll labels texts on every CPU, preserving order.
+func PredictAll(p Predictor, texts []string) []string {
+	out := make([]string, len(texts))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(texts); i += workers {
+				out[i], _ = p.Predict(texts[i])
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
+}
+
+// Evaluate runs p over examples (in parallel) and scores it. Labels the
+// model predicts that are absent from the gold data lower precision but are
+// not averaged into macro-F1.
 func Evaluate(p Predictor, examples []Example) Report {
 	r := Report{PerLabel: map[string]Scores{}, Confusion: map[[2]string]int{}}
-	for _, e := range examples {
-		got, _ := p.Predict(e.Text)
+	texts := make([]string, len(examples))
+	for i, e := range examples {
+		texts[i] = e.Text
+	}
+	preds := PredictAll(p, texts)
+	for i, e := range examples {
+		got := preds[i]
 		g := r.PerLabel[e.Label]
 		g.Support++
 		if got == e.Label {

@@ -22,13 +22,16 @@ const (
 
 // extractor holds the scratch a single goroutine needs; reused via sync.Pool.
 type extractor struct {
+	bigrams bool   // emit word-bigram features
+	prev    uint32 // hash of the previous word, 0 at the start
 	word    []rune
 	feats   []uint32
 	scripts []int
 }
 
-func newExtractor() *extractor {
+func newExtractor(bigrams bool) *extractor {
 	return &extractor{
+		bigrams: bigrams,
 		word:    make([]rune, 0, 64),
 		feats:   make([]uint32, 0, 1024),
 		scripts: make([]int, numScripts),
@@ -39,6 +42,7 @@ func newExtractor() *extractor {
 // script id (0 when the text has no letters of a known script).
 func (e *extractor) extract(text string, minN, maxN int, buckets uint32) uint8 {
 	e.feats = e.feats[:0]
+	e.prev = 0
 	clear(e.scripts)
 	e.word = append(e.word[:0], bow)
 	for i := 0; i < len(text); {
@@ -78,13 +82,17 @@ func (e *extractor) flush(minN, maxN int, buckets uint32) {
 			e.feats = append(e.feats, mix(h, uint32(n))%buckets)
 		}
 	}
+	h := uint32(fnvOffset ^ 0x9e3779b9)
+	for _, r := range w {
+		h = (h ^ uint32(r)) * fnvPrime
+	}
 	if len(w) <= maxWord+2 {
-		h := uint32(fnvOffset ^ 0x9e3779b9)
-		for _, r := range w {
-			h = (h ^ uint32(r)) * fnvPrime
-		}
 		e.feats = append(e.feats, mix(h, 0xffff)%buckets)
 	}
+	if e.bigrams && e.prev != 0 {
+		e.feats = append(e.feats, mix(e.prev*0x01000193^h, 0xfffe)%buckets)
+	}
+	e.prev = h | 1
 	e.word = e.word[:1]
 }
 

@@ -35,6 +35,7 @@ type Model struct {
 	labels  []string
 	minN    int
 	maxN    int
+	wordNg  int // 1: words only; 2: also word bigrams
 	buckets uint32
 	dim     int
 	in      []float32 // buckets × dim: n-gram embeddings
@@ -60,7 +61,7 @@ func (m *Model) init() {
 	}
 	m.scratch.New = func() any {
 		return &scratch{
-			ex:     newExtractor(),
+			ex:     newExtractor(m.wordNg > 1),
 			hidden: make([]float32, m.dim),
 			scores: make([]float32, len(m.labels)),
 			grad:   make([]float32, m.dim),

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bayling-go/bayling/internal/lang"
@@ -17,16 +18,22 @@ import (
 
 // TrainOptions controls Train. Zero values pick the defaults noted.
 type TrainOptions struct {
-	Dim       int      // embedding size; default 64
-	MinN      int      // shortest character n-gram; default 1
-	MaxN      int      // longest character n-gram; default 5
-	Buckets   int      // hash buckets for n-grams and words; default 1<<19
-	Epochs    int      // passes over the data; default 5
-	LR        float64  // initial learning rate, decayed linearly to 0; default 0.5
-	Seed      uint64   // shuffling and initialisation; default 1
-	Languages []string // train only these (any spelling lang.Lookup accepts); default all files
-	MaxLines  int      // lines per language; default all
-	Logger    *slog.Logger
+	Dim  int // embedding size; default 64
+	MinN int // shortest character n-gram; default 1
+	MaxN int // longest character n-gram; default 5
+	// WordNgrams is 1 for word features only, 2 to add word bigrams; default 2.
+	WordNgrams int
+	Buckets    int      // hash buckets for n-grams and words; default 1<<19
+	Epochs     int      // passes over the data; default 5
+	LR         float64  // initial learning rate, decayed linearly to 0; default 0.5
+	Seed       uint64   // shuffling and initialisation; default 1
+	Languages  []string // train only these (any spelling lang.Lookup accepts); default all files
+	MaxLines   int      // lines per language; default all
+	// Threads > 1 trains Hogwild-style as fastText does: lock-free updates
+	// from several goroutines, faster but no longer bit-reproducible.
+	// Default 1 (deterministic).
+	Threads int
+	Logger  *slog.Logger
 }
 
 func (o *TrainOptions) defaults() {
@@ -38,6 +45,9 @@ func (o *TrainOptions) defaults() {
 	}
 	if o.MaxN == 0 {
 		o.MaxN = 5
+	}
+	if o.WordNgrams == 0 {
+		o.WordNgrams = 2
 	}
 	if o.Buckets == 0 {
 		o.Buckets = 1 << 19
@@ -51,6 +61,9 @@ func (o *TrainOptions) defaults() {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+	if o.Threads <= 0 {
+		o.Threads = 1
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -62,6 +75,8 @@ func (o *TrainOptions) validate() error {
 		return fmt.Errorf("dim %d out of range [1, 1024]", o.Dim)
 	case o.MinN < 1 || o.MaxN < o.MinN || o.MaxN > 8:
 		return fmt.Errorf("n-gram range [%d, %d] invalid (want 1 <= minn <= maxn <= 8)", o.MinN, o.MaxN)
+	case o.WordNgrams < 1 || o.WordNgrams > 2:
+		return fmt.Errorf("word n-grams %d not supported (want 1 or 2)", o.WordNgrams)
 	case o.Buckets < 1 || o.Buckets > 1<<24:
 		return fmt.Errorf("buckets %d out of range [1, %d]", o.Buckets, 1<<24)
 	case o.Epochs < 1 || o.LR <= 0:
@@ -179,7 +194,7 @@ func TrainExamples(ctx context.Context, examples []Example, opts TrainOptions) (
 		return nil, fmt.Errorf("lid: train: %w", err)
 	}
 	start := time.Now()
-	m := &Model{minN: opts.MinN, maxN: opts.MaxN, buckets: uint32(opts.Buckets), dim: opts.Dim}
+	m := &Model{minN: opts.MinN, maxN: opts.MaxN, wordNg: opts.WordNgrams, buckets: uint32(opts.Buckets), dim: opts.Dim}
 	labelID := map[string]int{}
 	for _, e := range examples {
 		if _, ok := labelID[e.Label]; !ok {
@@ -203,47 +218,85 @@ func TrainExamples(ctx context.Context, examples []Example, opts TrainOptions) (
 	}
 	m.out = make([]float32, len(m.labels)*opts.Dim)
 
-	// First pass: scripts, for the candidate sets.
-	ex := newExtractor()
-	labels := make([]uint16, len(examples))
-	scripts := make([]uint8, len(examples))
+	// Features are extracted once; epochs then only do arithmetic.
+	data := m.extractAll(examples, labelID)
 	count := make([][]int, numScripts)
 	for i := range count {
 		count[i] = make([]int, len(m.labels))
 	}
 	perLabel := make([]int, len(m.labels))
-	for i, e := range examples {
-		labels[i] = uint16(labelID[e.Label])
-		scripts[i] = ex.extract(e.Text, m.minN, m.maxN, m.buckets)
-		count[scripts[i]][labels[i]]++
-		perLabel[labels[i]]++
+	for i := range examples {
+		count[data.scripts[i]][data.labels[i]]++
+		perLabel[data.labels[i]]++
 	}
 	m.cands = buildCandidates(count, perLabel)
+	opts.Logger.Info("lid: features extracted", "sentences", len(examples), "features", len(data.feats), "elapsed", time.Since(start).Round(time.Millisecond))
 
 	order := make([]int, len(examples))
 	for i := range order {
 		order[i] = i
 	}
-	s := m.scratch.Get().(*scratch)
-	defer m.scratch.Put(s)
-	total := float64(opts.Epochs * len(examples))
-	step := 0
+	n := len(order)
 	for epoch := 0; epoch < opts.Epochs; epoch++ {
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		var loss float64
-		for n, i := range order {
-			if n%4096 == 0 {
-				if err := ctx.Err(); err != nil {
-					return nil, fmt.Errorf("lid: train: %w", err)
+		rng.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+		losses := make([]float64, opts.Threads)
+		errs := make([]error, opts.Threads)
+		var wg sync.WaitGroup
+		for t := 0; t < opts.Threads; t++ {
+			wg.Add(1)
+			go func(t int) {
+				defer wg.Done()
+				s := m.scratch.Get().(*scratch)
+				defer m.scratch.Put(s)
+				part := order[t*n/opts.Threads : (t+1)*n/opts.Threads]
+				for k, i := range part {
+					if k%4096 == 0 && ctx.Err() != nil {
+						errs[t] = ctx.Err()
+						return
+					}
+					progress := (float64(epoch*n) + float64(k*opts.Threads)) / float64(opts.Epochs*n)
+					lr := float32(opts.LR * max(0, 1-progress))
+					losses[t] += m.update(s, data.row(i), data.scripts[i], data.labels[i], lr)
 				}
-			}
-			lr := float32(opts.LR * (1 - float64(step)/total))
-			step++
-			loss += m.update(s, examples[i].Text, labels[i], lr)
+			}(t)
 		}
-		opts.Logger.Info("lid: epoch", "epoch", epoch+1, "loss", loss/float64(len(order)), "elapsed", time.Since(start).Round(time.Millisecond))
+		wg.Wait()
+		var loss float64
+		for t := range losses {
+			if errs[t] != nil {
+				return nil, fmt.Errorf("lid: train: %w", errs[t])
+			}
+			loss += losses[t]
+		}
+		opts.Logger.Info("lid: epoch", "epoch", epoch+1, "loss", loss/float64(n), "elapsed", time.Since(start).Round(time.Millisecond))
 	}
 	return m, nil
+}
+
+// trainData holds every sentence's features in one arena.
+type trainData struct {
+	feats   []uint32
+	starts  []int // sentence i has feats[starts[i]:starts[i+1]]
+	scripts []uint8
+	labels  []uint16
+}
+
+func (d *trainData) row(i int) []uint32 { return d.feats[d.starts[i]:d.starts[i+1]] }
+
+func (m *Model) extractAll(examples []Example, labelID map[string]int) *trainData {
+	d := &trainData{
+		starts:  make([]int, 1, len(examples)+1),
+		scripts: make([]uint8, len(examples)),
+		labels:  make([]uint16, len(examples)),
+	}
+	ex := newExtractor(m.wordNg > 1)
+	for i, e := range examples {
+		d.labels[i] = uint16(labelID[e.Label])
+		d.scripts[i] = ex.extract(e.Text, m.minN, m.maxN, m.buckets)
+		d.feats = append(d.feats, ex.feats...)
+		d.starts = append(d.starts, len(d.feats))
+	}
+	return d
 }
 
 // buildCandidates admits a class for a script when at least 1% (and at least
@@ -262,9 +315,7 @@ func buildCandidates(count [][]int, perLabel []int) [][]uint16 {
 }
 
 // update does one SGD step on (text, label) and returns its loss.
-func (m *Model) update(s *scratch, text string, label uint16, lr float32) float64 {
-	script := s.ex.extract(text, m.minN, m.maxN, m.buckets)
-	feats := s.ex.feats
+func (m *Model) update(s *scratch, feats []uint32, script uint8, label uint16, lr float32) float64 {
 	if len(feats) == 0 {
 		return 0
 	}
