@@ -11,6 +11,12 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+# A CJK font, so the page's Chinese text shows in screenshots.
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  echo "browser-deps: installing fonts-wqy-microhei" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null
+fi
 if ! command -v npm >/dev/null; then
   echo "browser-deps: installing nodejs and npm" >&2
   $SUDO apt-get update -qq
