@@ -43,6 +43,9 @@ type Options struct {
 	// Tokenizer is a tokenizer file to use instead of the model's own (GGUF)
 	// or the one found beside it (llama2.c: tokenizer.bin or tok<vocab>.bin).
 	Tokenizer string
+	// Quantize, if set (e.g. "q8_0"), quantizes the matrices of a Hugging
+	// Face directory as they are loaded; see HF.Weights.
+	Quantize string
 }
 
 // Load opens a checkpoint, recognising the format by its first bytes.
@@ -55,6 +58,8 @@ func Load(path string, opt Options) (*Model, error) {
 	switch format {
 	case FormatGGUF:
 		m, err = loadGGUF(path, opt)
+	case FormatHF:
+		m, err = loadHF(path, opt)
 	default:
 		m, err = loadLlama2C(path, opt)
 	}
@@ -89,7 +94,7 @@ func sniff(path string) (Format, error) {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
 	if st.IsDir() {
-		return "", fmt.Errorf("checkpoint %s: is a directory; Hugging Face checkpoints are not supported yet, pass a .gguf or llama2.c .bin file", path)
+		return FormatHF, nil
 	}
 	head := make([]byte, 4)
 	if _, err := io.ReadFull(f, head); err != nil {
