@@ -25,9 +25,12 @@ func Tokenize(tok Tokenizer, line string) string {
 }
 
 // TokenizerNames lists the BLEU tokenizers NewTokenizer accepts.
-var TokenizerNames = []string{"none", "zh", "13a", "intl", "char"}
+var TokenizerNames = []string{"none", "zh", "13a", "intl", "char", "flores101", "flores200", "spm"}
 
-// NewTokenizer returns the named sacreBLEU tokenizer.
+// NewTokenizer returns the named sacreBLEU tokenizer. The SentencePiece
+// tokenizers (flores101, flores200 and the deprecated alias spm) read the
+// unigram model at spmModel, or else the file sacreBLEU itself would have
+// downloaded into $SACREBLEU/models or ~/.sacrebleu/models.
 func NewTokenizer(name, spmModel string) (Tokenizer, error) {
 	switch name {
 	case "none":
@@ -41,7 +44,21 @@ func NewTokenizer(name, spmModel string) (Tokenizer, error) {
 	case "char":
 		return tokChar{}, nil
 	case "spm", "flores101", "flores200":
-		return nil, fmt.Errorf("tokenizer %q: SentencePiece tokenization is not available yet", name)
+		// sacreBLEU downloads the model; here it must already be on disk:
+		// spmModel, or where sacreBLEU would have cached it.
+		sig := name
+		if name == "spm" {
+			sig = "flores101"
+		}
+		path := spmModel
+		if path == "" {
+			path = defaultSPMPath(sig)
+		}
+		m, err := LoadSPM(path)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer %s: %w (give the SentencePiece model with --spm-model)", name, err)
+		}
+		return &tokSPM{model: m, sig: sig}, nil
 	case "ja-mecab", "ko-mecab":
 		return nil, fmt.Errorf("tokenizer %q needs MeCab, which bayling does not include", name)
 	}
