@@ -177,3 +177,47 @@ func BenchmarkQuantizeActivations(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeShape streams the weights of a Llama-2-7B-shaped stack of
+// 4 layers plus the 32000-row output matrix through Pool.MatVec once per
+// op — the weight traffic of one decode token of the synthetic 4-layer GGUF
+// that llama-bench runs in BENCHMARKS.md, so tokens/s compare directly.
+// Norms, RoPE and attention are left out (small at short context).
+func BenchmarkDecodeShape(b *testing.B) {
+	if testing.Short() {
+		b.Skip("allocates ~0.5-1 GB")
+	}
+	const E, F, V, layers = 4096, 11008, 32000, 4
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, typ := range []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K, tensor.Q6_K} {
+		var mats []Mat
+		var bytes int
+		for l := 0; l < layers; l++ {
+			for _, sh := range [][2]int{{E, E}, {E, E}, {E, E}, {E, E}, {F, E}, {F, E}, {E, F}} {
+				m := fastRandMat(rng, typ, sh[0], sh[1])
+				mats = append(mats, m)
+				bytes += len(m.Data)
+			}
+		}
+		out := fastRandMat(rng, typ, V, E)
+		mats = append(mats, out)
+		bytes += len(out.Data)
+		x := randVec(rng, F)
+		dst := make([]float32, V)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%v/t%d", typ, threads), func(b *testing.B) {
+				p := NewPool(threads)
+				defer p.Close()
+				b.SetBytes(int64(bytes))
+				c0 := cpuTime()
+				for b.Loop() {
+					for _, m := range mats {
+						p.MatVec(dst[:m.Rows], m, x[:m.Cols])
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+				reportCPU(b, c0, bytes, threads)
+			})
+		}
+	}
+}
