@@ -166,10 +166,16 @@ func (p *Prompter) Request(msgs []chat.Message, r Request) (Request, error) {
 		return r, err
 	}
 	r.Prompt = ids
+	return p.Finish(r), nil
+}
+
+// Finish adds the format's stop tokens and strings to r, and BayLing's
+// post-processing for BayLing formats.
+func (p *Prompter) Finish(r Request) Request {
 	r.StopIDs = append(append([]int(nil), r.StopIDs...), p.stopIDs...)
 	r.Stop = append(append([]string(nil), r.Stop...), p.stops...)
 	if p.bayLing {
 		r.Replacer = chat.NewBayLingReplacer()
 	}
-	return r, nil
+	return r
 }
