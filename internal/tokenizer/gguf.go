@@ -109,7 +109,7 @@ func FromGGUF(f *gguf.File) (Tokenizer, error) {
 		}
 		p, ok := preNames[pre]
 		if !ok {
-			return nil, fmt.Errorf("gguf %s: tokenizer.ggml.pre %q: pre-tokenizer not implemented (have llama-bpe, qwen2, gpt-2, mpt, starcoder, refact and aliases)", f.Path, pre)
+			return nil, fmt.Errorf("gguf %s: tokenizer.ggml.pre %q: pre-tokenizer not implemented (have llama-bpe, qwen2, gpt-2, mpt, starcoder, refact, falcon, default and aliases)", f.Path, pre)
 		}
 		merges, err := f.Strings("tokenizer.ggml.merges")
 		if err != nil {

@@ -85,6 +85,7 @@ func TestLlamacppVocab(t *testing.T) {
 		{"mpt-gguf", "llamacpp-vocab/ggml-vocab-mpt.gguf", "ggml-vocab-mpt.gguf"},
 		{"starcoder-gguf", "llamacpp-vocab/ggml-vocab-starcoder.gguf", "ggml-vocab-starcoder.gguf"},
 		{"refact-gguf", "llamacpp-vocab/ggml-vocab-refact.gguf", "ggml-vocab-refact.gguf"},
+		{"falcon-gguf", "llamacpp-vocab/ggml-vocab-falcon.gguf", "ggml-vocab-falcon.gguf"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

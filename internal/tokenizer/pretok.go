@@ -22,6 +22,8 @@ const (
 	preQwen2                          // as Llama 3 but \p{N} single digits
 	preGPT2                           // GPT-2 byte-level regex
 	preDigitsGPT2                     // each digit alone, then GPT-2 (starcoder, refact)
+	preDefault                        // llama.cpp's default BPE regex sequence
+	preFalcon                         // llama.cpp's falcon regex sequence
 )
 
 var preNames = map[string]preTokenizer{
@@ -29,6 +31,7 @@ var preNames = map[string]preTokenizer{
 	"qwen2": preQwen2, "deepseek-r1-qwen": preQwen2,
 	"gpt2": preGPT2, "gpt-2": preGPT2, "mpt": preGPT2, "olmo": preGPT2, "jais": preGPT2,
 	"starcoder": preDigitsGPT2, "refact": preDigitsGPT2,
+	"default": preDefault, "falcon": preFalcon,
 }
 
 // Reference patterns, recognised verbatim in tokenizer.json.
@@ -94,6 +97,19 @@ func (p preTokenizer) split(s string, fn func(word string)) {
 		splitLlama3(s, 1, fn)
 	case preGPT2:
 		splitGPT2(s, fn)
+	case preDefault:
+		// [\p{P}\$\+<=>\^~\|]+ , GPT-2, \p{N}+ , [0-9][0-9][0-9]: each regex
+		// splits every piece of the previous one into matches and the gaps
+		// between them (llama.cpp unicode_regex_split).
+		splitRuns(s, isDefaultPunct, func(a string) {
+			splitGPT2(a, func(b string) {
+				splitRuns(b, isNumberRune, func(c string) { splitDigits3(c, fn) })
+			})
+		})
+	case preFalcon:
+		splitRuns(s, isFalconPunct, func(a string) {
+			splitGPT2(a, func(b string) { splitDigits3(b, fn) })
+		})
 	case preDigitsGPT2:
 		// \p{N} first isolates every digit; the GPT-2 regex then runs on the
 		// text between them (llama.cpp applies its regexes in sequence).
@@ -279,3 +295,52 @@ func gpt2Match(s string, i int) int {
 	e := run(s, i, isSpaceCls, 0)
 	return spaceRunEnd(s, i, e)
 }
+
+func isDefaultPunct(r rune) bool {
+	return unicode.IsPunct(r) || r == '$' || r == '+' || r == '<' || r == '=' || r == '>' || r == '^' || r == '~' || r == '|'
+}
+
+func isFalconPunct(r rune) bool { return isDefaultPunct(r) || r == '`' }
+
+func isNumberRune(r rune) bool { return unicode.IsNumber(r) }
+
+// splitRuns isolates maximal runs of characters satisfying pred; the text
+// between runs is passed on too. Invalid bytes never satisfy pred.
+func splitRuns(s string, pred func(rune) bool, fn func(string)) {
+	start, inRun := 0, false
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		m := !(r == utf8.RuneError && n == 1) && pred(r)
+		if m != inRun && i > start {
+			fn(s[start:i])
+			start = i
+		}
+		inRun = m
+		i += n
+	}
+	if start < len(s) {
+		fn(s[start:])
+	}
+}
+
+// splitDigits3 isolates every non-overlapping [0-9][0-9][0-9] from the left.
+func splitDigits3(s string, fn func(string)) {
+	gap := 0
+	for i := 0; i+3 <= len(s); {
+		if isDigit(s[i]) && isDigit(s[i+1]) && isDigit(s[i+2]) {
+			if i > gap {
+				fn(s[gap:i])
+			}
+			fn(s[i : i+3])
+			i += 3
+			gap = i
+			continue
+		}
+		i++
+	}
+	if gap < len(s) {
+		fn(s[gap:])
+	}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
