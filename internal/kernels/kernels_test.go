@@ -401,3 +401,38 @@ func TestQuantizersMatchGeneric(t *testing.T) {
 		}
 	}
 }
+
+func TestPoolMatVecs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(60, 61))
+	const cols = 512
+	// A Q4_K_M-like mix: K-quants and a Q8_0 and F16 matrix sharing x.
+	ms := []Mat{
+		randMat(rng, tensor.Q4_K, 37, cols),
+		randMat(rng, tensor.Q6_K, 5, cols),
+		randMat(rng, tensor.Q8_0, 64, cols),
+		randMat(rng, tensor.F16, 3, cols),
+		randMat(rng, tensor.Q4_0, 17, cols),
+	}
+	x := randVec(rng, cols)
+	for _, threads := range []int{1, 2, 3} {
+		p := NewPool(threads)
+		outs := make([]Out, len(ms))
+		for i, m := range ms {
+			outs[i] = Out{Dst: make([]float32, m.Rows), M: m}
+		}
+		p.MatVecs(x, outs)
+		for i, m := range ms {
+			want := make([]float32, m.Rows)
+			MatVec(want, m, x)
+			for r := range want {
+				if outs[i].Dst[r] != want[r] {
+					t.Fatalf("threads=%d %v row %d: %g want %g", threads, m.Type, r, outs[i].Dst[r], want[r])
+				}
+			}
+		}
+		if a := testing.AllocsPerRun(20, func() { p.MatVecs(x, outs) }); a != 0 {
+			t.Errorf("threads=%d: MatVecs %v allocs per call", threads, a)
+		}
+		p.Close()
+	}
+}

@@ -17,6 +17,7 @@ type Pool struct {
 	done    chan struct{}
 	job     job
 	s       scratch
+	sK      scratch // MatVecs: Q8_K activations when s holds Q8_0 ones
 }
 
 type jobKind int
@@ -26,6 +27,7 @@ const (
 	jobQuant
 	jobAttn
 	jobFunc
+	jobMulti
 )
 
 // job is the current call's arguments, stored in the Pool so handing work to
@@ -45,6 +47,7 @@ type job struct {
 	scores  []float32
 	fn      func(lo, hi int)
 	kernels *kernelSet
+	outs    []Out
 }
 
 // NewPool starts a pool of the given number of threads (<= 0: GOMAXPROCS).
@@ -132,6 +135,25 @@ func (p *Pool) runShare(id int) {
 		attnKVHeads(j.out, j.q, j.k, j.v, j.nPos, j.shape, j.scores, lo, hi)
 	case jobFunc:
 		j.fn(lo, hi)
+	case jobMulti:
+		p.multiShare(lo, hi)
+	}
+}
+
+// multiShare runs rows [lo,hi) of the concatenation of the job's matrices.
+func (p *Pool) multiShare(lo, hi int) {
+	j := &p.job
+	off := 0
+	for _, o := range j.outs {
+		r0, r1 := max(lo, off)-off, min(hi, off+o.M.Rows)-off
+		if r0 < r1 {
+			s := &p.s
+			if actBlock(o.M.Type) == qkK {
+				s = &p.sK
+			}
+			j.kernels.rows(o.Dst, o.M, j.x, 1, s.acts, r0, r1)
+		}
+		off += o.M.Rows
 	}
 }
 
@@ -164,6 +186,46 @@ func (p *Pool) matMul(ks *kernelSet, dst []float32, m Mat, x []float32, n int) {
 		}
 	}
 	p.job = job{kind: jobRows, kernels: ks, dst: dst, m: m, x: x, n: n, total: m.Rows, align: rowAlign}
+	p.run()
+	p.job = job{}
+}
+
+// Out is one product of a MatVecs call: Dst = M · x.
+type Out struct {
+	Dst []float32
+	M   Mat
+}
+
+// MatVecs computes outs[i].Dst = outs[i].M · x for matrices sharing their
+// input (Q/K/V, gate/up): x is quantized once per activation kind and all
+// rows go out in one parallel dispatch. Keep outs allocated by the caller.
+func (p *Pool) MatVecs(x []float32, outs []Out) {
+	total := 0
+	for _, o := range outs {
+		o.M.check(x, 1)
+		if len(o.Dst) < o.M.Rows {
+			panic(fmt.Sprintf("kernels: output has %d floats, need %d", len(o.Dst), o.M.Rows))
+		}
+		total += o.M.Rows
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var did0, didK bool
+	for _, o := range outs {
+		switch actBlock(o.M.Type) {
+		case qk8:
+			if !did0 {
+				p.s.prepare(o.M, x, 1)
+				did0 = true
+			}
+		case qkK:
+			if !didK {
+				p.sK.prepare(o.M, x, 1)
+				didK = true
+			}
+		}
+	}
+	p.job = job{kind: jobMulti, kernels: &active, x: x, outs: outs, total: total, align: rowAlign}
 	p.run()
 	p.job = job{}
 }
