@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"testing"
+	"time"
 )
 
 // benchLines is every 20th line of the 204 FLORES-200 devtest files
@@ -24,10 +25,20 @@ func benchEncode(b *testing.B, enc func(string) []int) {
 	b.SetBytes(n)
 	b.ReportAllocs()
 	b.ResetTimer()
+	c0 := processCPU()
 	for b.Loop() {
 		for _, l := range lines {
 			enc(l)
 		}
+	}
+	reportCPU(b, n, processCPU()-c0)
+}
+
+// reportCPU adds MB per CPU-second, which a loaded machine disturbs less
+// than wall-clock MB/s.
+func reportCPU(b *testing.B, bytesPerOp int64, cpu time.Duration) {
+	if cpu > 0 {
+		b.ReportMetric(float64(bytesPerOp)*float64(b.N)/cpu.Seconds()/1e6, "MB/cpu-s")
 	}
 }
 
@@ -68,11 +79,13 @@ func BenchmarkDecode(b *testing.B) {
 			b.SetBytes(n)
 			b.ReportAllocs()
 			b.ResetTimer()
+			c0 := processCPU()
 			for b.Loop() {
 				for _, x := range ids {
 					tok.Decode(x)
 				}
 			}
+			reportCPU(b, n, processCPU()-c0)
 		})
 	}
 }

@@ -41,7 +41,7 @@ type wordCache struct {
 
 const (
 	cacheMaxWord    = 64
-	cacheMaxEntries = 1 << 16
+	cacheMaxEntries = 1 << 18
 )
 
 func (c *wordCache) get(w string) ([]int32, bool) {
