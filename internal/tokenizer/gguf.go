@@ -97,6 +97,9 @@ func FromGGUF(f *gguf.File) (Tokenizer, error) {
 			return nil, err
 		}
 		t := newSPM(tokens, types, scores, bos, eos, unk, prefix, true)
+		if t.addBOS, err = boolKey("tokenizer.ggml.add_bos_token", true); err != nil {
+			return nil, err
+		}
 		t.eogs = nil
 		t.setEOGs(extraEOG...)
 		return t, nil
@@ -154,6 +157,9 @@ func FromGGUF(f *gguf.File) (Tokenizer, error) {
 			return nil, err
 		}
 		t.finish()
+		if t.addBOS, err = boolKey("tokenizer.ggml.add_bos_token", false); err != nil {
+			return nil, err
+		}
 		t.eogs = nil
 		t.setEOGs(extraEOG...)
 		return t, nil

@@ -69,8 +69,9 @@ func loadHFJSON(path string, b []byte) (*BPE, error) {
 	for _, a := range j.AddedTokens {
 		n = max(n, a.ID+1)
 	}
-	if n > 1<<24 {
-		return nil, fmt.Errorf("tokenizer.json: vocabulary of %d ids", n)
+	// Ids are dense in real files; a stray huge id must not allocate gigabytes.
+	if n > len(j.Model.Vocab)+len(j.AddedTokens)+1024 {
+		return nil, fmt.Errorf("tokenizer.json: largest id %d for %d vocab + %d added tokens: ids are not dense", n-1, len(j.Model.Vocab), len(j.AddedTokens))
 	}
 	t.pieces = make([]string, n)
 	t.types = make([]TokenType, n)
@@ -233,6 +234,15 @@ func (t *BPE) applyHFConfig(path string) error {
 	}
 	if t.eos, err = get("eos_token"); err != nil {
 		return err
+	}
+	if raw, ok := cfg["add_bos_token"]; ok {
+		if err := json.Unmarshal(raw, &t.addBOS); err != nil {
+			return fmt.Errorf("%s: add_bos_token: %w", path, err)
+		}
+	} else {
+		// Llama 3's config has no key; its tokenizer.json post-processor
+		// (TemplateProcessing in Meta's release) adds BOS.
+		t.addBOS = t.bos >= 0
 	}
 	t.eogs = nil
 	t.setEOGs()

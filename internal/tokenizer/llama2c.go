@@ -112,7 +112,7 @@ func newLlama2C(pieces []string, scores []float32, maxLen int) *Llama2C {
 			}
 		}
 	}
-	t.bos, t.eos = 1, 2
+	t.bos, t.eos, t.addBOS = 1, 2, true
 	// Special pieces are never parsed from text: run.c has no such notion.
 	t.ids = make(map[string]int, len(pieces))
 	t.lookup = make(map[string]int32, len(pieces))

@@ -163,7 +163,7 @@ func loadTiktoken(b []byte) (*BPE, error) {
 			t.types = append(t.types, TypeControl)
 			t.raw = append(t.raw, []byte(s))
 		}
-		t.bos, t.eos = 128000, 128001
+		t.bos, t.eos, t.addBOS = 128000, 128001, true
 	}
 	if err := t.checkBytes(); err != nil {
 		return nil, err

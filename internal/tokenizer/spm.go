@@ -47,6 +47,7 @@ type spmScratch struct {
 func newSPM(pieces []string, types []TokenType, scores []float32, bos, eos, unk int, addDummyPrefix, byteFallback bool) *SPM {
 	t := &SPM{scores: scores, unk: unk, addDummyPrefix: addDummyPrefix, byteFallback: byteFallback}
 	t.pieces, t.types, t.bos, t.eos = pieces, types, bos, eos
+	t.addBOS = true
 	t.index()
 	t.merge = make(map[string]int32, len(pieces))
 	for i := range t.byteIDs {

@@ -57,6 +57,7 @@ type vocab struct {
 	bos    int
 	eos    int
 	eogs   []int
+	addBOS bool // the model's own default (GGUF add_bos_token, HF config, ...)
 
 	// special matching: userDefined tokens are always split out of text (as
 	// llama.cpp and Hugging Face do); control tokens only with ParseSpecial.
@@ -243,6 +244,19 @@ func (b *bufPool[T]) get(newFn func() *T) *T {
 }
 
 func (b *bufPool[T]) put(x *T) { b.p.Put(x) }
+
+// AddBOSByDefault reports whether the model declares that BOS starts every
+// sequence (GGUF tokenizer.ggml.add_bos_token, tokenizer_config.json
+// add_bos_token, SentencePiece/llama2.c/Llama 3 convention). Encode itself
+// only adds BOS when asked.
+func AddBOSByDefault(t Tokenizer) bool {
+	if d, ok := t.(interface{ addBOSDefault() bool }); ok {
+		return d.addBOSDefault() && t.BOS() >= 0
+	}
+	return false
+}
+
+func (v *vocab) addBOSDefault() bool { return v.addBOS }
 
 // CheckIDs reports the first id outside the vocabulary.
 func CheckIDs(t Tokenizer, ids []int) error {

@@ -285,3 +285,20 @@ func TestLlama2CGolden(t *testing.T) {
 		t.Error("vocab size 513 on a 512-token file: no error")
 	}
 }
+
+// TestAddBOSByDefault: what each model declares.
+func TestAddBOSByDefault(t *testing.T) {
+	for path, want := range map[string]bool{
+		"llama2/tokenizer.model":                   true,
+		"llama2/tokenizer.bin":                     true,
+		"llama3/tokenizer.model":                   true,
+		"npm-tokenizers/llama3/tokenizer.json":     true,
+		"npm-tokenizers/qwen3/tokenizer.json":      false, // add_bos_token false, no BOS
+		"llamacpp-vocab/ggml-vocab-llama-spm.gguf": true,
+		"llamacpp-vocab/ggml-vocab-gpt-2.gguf":     false,
+	} {
+		if got := AddBOSByDefault(load(t, fixture(t, path))); got != want {
+			t.Errorf("%s: AddBOSByDefault = %v, want %v", path, got, want)
+		}
+	}
+}
