@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strings"
 
 	"github.com/bayling-go/bayling/internal/gguf"
 	"github.com/bayling-go/bayling/internal/model/llama"
@@ -69,7 +70,7 @@ func ConvertHF(dst, dir string, opt ConvertOptions) (QuantPlan, error) {
 		}
 		infos = append(infos, gguf.TensorInfo{Name: n, Dims: dims, Type: tensor.F32})
 	}
-	plan, err := PlanQuantize(infos, c.NumHiddenLayers, ft)
+	plan, err := convertPlan(infos, c.NumHiddenLayers, ft)
 	if err != nil {
 		return plan, fmt.Errorf("checkpoint %s: %s: %w", dir, ft.Name, err)
 	}
@@ -161,4 +162,30 @@ func llama3RopeFactors(c *llama.Config) []float32 {
 		}
 	}
 	return out
+}
+
+// convertPlan picks tensor types. For the types convert_hf_to_gguf.py
+// offers (f32, f16, bf16, q8_0) it follows the converter: every matrix gets
+// the type, falling back to F16 when its rows do not fill whole blocks; 1-D
+// tensors are F32. Other types follow llama-quantize, so converting with
+// them equals converting to f32 and running llama-quantize.
+func convertPlan(infos []gguf.TensorInfo, nLayer int, ft FileType) (QuantPlan, error) {
+	switch ft.Name {
+	case "f32", "f16", "bf16", "q8_0":
+	default:
+		return PlanQuantize(infos, nLayer, ft)
+	}
+	var p QuantPlan
+	for _, t := range infos {
+		typ := tensor.F32
+		if len(t.Dims) >= 2 && !strings.HasSuffix(t.Name, "_norm.weight") {
+			typ = ft.Base
+			if int(t.Dims[0])%typ.BlockElems() != 0 {
+				typ = tensor.F16
+			}
+		}
+		p.Names = append(p.Names, t.Name)
+		p.Types = append(p.Types, typ)
+	}
+	return p, nil
 }
