@@ -49,7 +49,7 @@ func (e *extractor) extract(text string, minN, maxN int, buckets uint32) uint8 {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		i += size
 		if unicode.IsLetter(r) || (len(e.word) > 1 && unicode.IsMark(r)) {
-			e.scripts[scriptOf(r)]++
+			e.scripts[scriptOf(r)] += scriptWeight[scriptOf(r)]
 			e.word = append(e.word, unicode.ToLower(r))
 			continue
 		}

@@ -19,7 +19,9 @@ import (
 //	u32 dim, minN, maxN, wordNgrams, buckets, nlabels
 //	nlabels × (u8 len, label bytes)
 //	u32 nscripts; nscripts × (u16 n, n × u16 class)
-//	buckets×dim f32 input rows; nlabels×dim f32 class rows
+//	u32 nbBuckets, nexperts; nexperts × (u16 k, k × u16 class)
+//	buckets×dim f32 input rows; nlabels×dim f32 class rows;
+//	per expert nbBuckets×k f32 log-probabilities
 //	u32 CRC-32 (IEEE) of everything before it
 var fileMagic = [8]byte{'B', 'A', 'Y', 'L', 'I', 'D', 0, 1}
 
@@ -83,8 +85,20 @@ func (m *Model) encode(w *bufio.Writer) error {
 			u16(int(id))
 		}
 	}
+	u32(int(m.nbBuckets))
+	u32(len(m.experts))
+	for _, e := range m.experts {
+		u16(len(e.classes))
+		for _, c := range e.classes {
+			u16(int(c))
+		}
+	}
+	mats := [][]float32{m.in, m.out}
+	for _, e := range m.experts {
+		mats = append(mats, e.logp)
+	}
 	var buf [4]byte
-	for _, mat := range [][]float32{m.in, m.out} {
+	for _, mat := range mats {
 		for _, v := range mat {
 			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
 			if _, err := w.Write(buf[:]); err != nil {
@@ -213,11 +227,45 @@ func decode(data []byte) (*Model, error) {
 		}
 		m.cands = append(m.cands, c)
 	}
+	m.nbBuckets = uint32(d.u32("expert buckets"))
+	ne := d.u32("expert count")
+	if d.err == nil && (ne > nl/2 || ne > 0 && (m.nbBuckets < 1 || m.nbBuckets > m.buckets)) {
+		d.fail(d.off-8, "%d experts over %d buckets invalid for %d labels and %d buckets", ne, m.nbBuckets, nl, m.buckets)
+	}
+	m.expertOf = make([]int16, nl)
+	for i := range m.expertOf {
+		m.expertOf[i] = -1
+	}
+	for e := 0; e < ne && d.err == nil; e++ {
+		at := d.off
+		k := d.u16("expert size")
+		if d.err == nil && (k < 2 || k > nl) {
+			d.fail(at, "expert %d has %d classes", e, k)
+		}
+		var ex expert
+		for j := 0; j < k && d.err == nil; j++ {
+			c := d.u16("expert class")
+			switch {
+			case d.err != nil:
+			case c >= nl:
+				d.fail(d.off-2, "expert %d class %d out of range", e, c)
+			case m.expertOf[c] >= 0:
+				d.fail(d.off-2, "class %d in two experts", c)
+			default:
+				m.expertOf[c] = int16(e)
+				ex.classes = append(ex.classes, uint16(c))
+			}
+		}
+		m.experts = append(m.experts, ex)
+	}
 	if d.err != nil {
 		return nil, d.err
 	}
 	m.in = d.floats(int(m.buckets)*m.dim, "input matrix")
 	m.out = d.floats(nl*m.dim, "output matrix")
+	for i := range m.experts {
+		m.experts[i].logp = d.floats(int(m.nbBuckets)*len(m.experts[i].classes), "expert matrix")
+	}
 	if d.err != nil {
 		return nil, d.err
 	}

@@ -43,11 +43,16 @@ type Model struct {
 	// cands[s] lists the classes seen written in script s; empty means all.
 	cands [][]uint16
 	all   []uint16
+	// Second stage (expert.go): naive Bayes per cluster of close languages.
+	nbBuckets uint32
+	experts   []expert
+	expertOf  []int16 // per class: index into experts, or -1
 
 	scratch sync.Pool // *scratch
 }
 
 type scratch struct {
+	nb     []float64 // expert posteriors
 	ex     *extractor
 	hidden []float32
 	scores []float32
@@ -65,8 +70,17 @@ func (m *Model) init() {
 			hidden: make([]float32, m.dim),
 			scores: make([]float32, len(m.labels)),
 			grad:   make([]float32, m.dim),
+			nb:     make([]float64, m.maxExpert()),
 		}
 	}
+}
+
+func (m *Model) maxExpert() int {
+	n := 0
+	for _, e := range m.experts {
+		n = max(n, len(e.classes))
+	}
+	return n
 }
 
 // Labels returns the model's labels (FLORES-200 codes for models trained here).
@@ -111,7 +125,15 @@ func (m *Model) forward(s *scratch, text string) []uint16 {
 	script := s.ex.extract(text, m.minN, m.maxN, m.buckets)
 	m.hidden(s.hidden, s.ex.feats)
 	cands := m.candidates(script)
+	clear(s.scores)
 	softmax(s.scores, m.out, s.hidden, cands)
+	best := cands[0]
+	for _, c := range cands[1:] {
+		if s.scores[c] > s.scores[best] {
+			best = c
+		}
+	}
+	m.refine(s, best)
 	return cands
 }
 

@@ -23,6 +23,21 @@ var numScripts = len(scriptTables)
 // one table load per rune in the hot path instead of a range search.
 var bmpScript [0x10000]uint8
 
+// scriptWeight counts a CJK character as three letters when deciding the
+// dominant script: one ideograph carries about as much as a short word, so a
+// Chinese sentence quoting an English name stays Chinese.
+var scriptWeight = func() []int {
+	w := make([]int, len(scriptTables))
+	for id, tab := range scriptTables {
+		w[id] = 1
+		switch tab {
+		case unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul:
+			w[id] = 3
+		}
+	}
+	return w
+}()
+
 func init() {
 	for id, tab := range scriptTables {
 		if tab == nil {

@@ -29,6 +29,9 @@ type TrainOptions struct {
 	Seed       uint64   // shuffling and initialisation; default 1
 	Languages  []string // train only these (any spelling lang.Lookup accepts); default all files
 	MaxLines   int      // lines per language; default all
+	// NoExperts skips the second stage (naive Bayes per cluster of
+	// confusable languages, see expert.go).
+	NoExperts bool
 	// Threads > 1 trains Hogwild-style as fastText does: lock-free updates
 	// from several goroutines, faster but no longer bit-reproducible.
 	// Default 1 (deterministic).
@@ -270,6 +273,19 @@ func TrainExamples(ctx context.Context, examples []Example, opts TrainOptions) (
 		}
 		opts.Logger.Info("lid: epoch", "epoch", epoch+1, "loss", loss/float64(n), "elapsed", time.Since(start).Round(time.Millisecond))
 	}
+	if !opts.NoExperts {
+		clusters := m.findClusters(data, clusterPMin, clusterMinShare, clusterMaxSize)
+		m.trainExperts(data, clusters)
+		var names []string
+		for _, c := range clusters {
+			var l []string
+			for _, id := range c {
+				l = append(l, m.labels[id])
+			}
+			names = append(names, strings.Join(l, "+"))
+		}
+		opts.Logger.Info("lid: experts", "clusters", names, "elapsed", time.Since(start).Round(time.Millisecond))
+	}
 	return m, nil
 }
 
@@ -298,6 +314,13 @@ func (m *Model) extractAll(examples []Example, labelID map[string]int) *trainDat
 	}
 	return d
 }
+
+// Cluster discovery thresholds (see findClusters).
+const (
+	clusterPMin     = 0.1
+	clusterMinShare = 0.02
+	clusterMaxSize  = 12
+)
 
 // buildCandidates admits a class for a script when at least 1% (and at least
 // 2) of its sentences are mostly written in it, so a stray quotation does
