@@ -68,7 +68,7 @@ at a --stop string, or when the context is full. A timing line goes to stderr.`,
 	f.StringArrayVar(&o.stops, "stop", nil, "stop string (repeatable); the text ends before it")
 	f.IntSliceVar(&o.stopIDs, "stop-id", nil, "extra token id that ends generation (repeatable)")
 	f.StringVar(&o.cacheType, "cache-type", "f32", "KV cache element type: f32 or f16 (half the memory)")
-	f.BoolVar(&o.ids, "ids", false, "print the generated token ids (not the prompt's) on one line instead of text")
+	f.BoolVar(&o.ids, "ids", false, "print the generated token ids (not the prompt's) on one line instead of text; a --stop string still ends generation, its last token included")
 	f.BoolVar(&o.noPrompt, "no-display-prompt", false, "do not echo the prompt")
 	c.MarkFlagRequired("model")
 	return c
@@ -192,13 +192,13 @@ func (g *generation) run(ctx context.Context, st *llama.State, sp *sample.Sample
 		len(g.gen), t2.Sub(t1).Round(time.Microsecond), rate(len(g.gen), t2.Sub(t1)), reason), nil
 }
 
-// emit writes the text of one more token (nothing in --ids mode) and
-// reports whether a stop string completed.
+// emit writes the text of one more token and reports whether a stop
+// string completed. In --ids mode the text is only matched, not written.
 func (g *generation) emit(id int) (bool, error) {
-	if g.ids {
-		return false, nil
-	}
 	text, stopped := g.match.Push(g.dec.Add(id))
+	if g.ids {
+		return stopped, nil
+	}
 	_, err := io.WriteString(g.out, text)
 	return stopped, err
 }

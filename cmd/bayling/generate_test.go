@@ -155,6 +155,12 @@ func TestGenerateStopString(t *testing.T) {
 	if err != nil || out != "432 383\n" {
 		t.Fatalf("--stop-id: got %q, %v", out, err)
 	}
+	// In --ids mode a stop string ends generation after the token that
+	// completes it: " girl" is pieces 298 315 421 ("▁g" "ir" "l").
+	out, err = runCLI(t, "-m", model, "-p", "Once upon a time", "--temp", "0", "-n", "20", "--ids", "--stop", " girl")
+	if err != nil || out != "432 383 286 261 376 298 315 421\n" {
+		t.Fatalf("--ids --stop: got %q, %v", out, err)
+	}
 }
 
 func TestGenerateF16Cache(t *testing.T) {
