@@ -41,7 +41,7 @@ func newGenerateCmd() *cobra.Command {
 		Short: "Continue a prompt with a model (GGUF or llama2.c .bin), streaming the text",
 		Long: `Continue a prompt with a model, streaming the text to stdout.
 
-The prompt is encoded with BOS and echoed (like llama2.c's run and llama.cpp's
+The prompt is encoded with BOS (when the model declares one) and echoed (like llama2.c's run and llama.cpp's
 llama-simple). Sampling applies temperature, repetition penalty, top-p, top-k
 and min-p in that order; --temp 0 is greedy. Generation ends after -n tokens,
 at an end-of-generation token (for llama2.c models also BOS, as run.c does),
@@ -107,9 +107,11 @@ func runGenerate(ctx context.Context, out, errOut io.Writer, o *generateOptions)
 	if err != nil {
 		return err
 	}
-	prompt := ck.Tokenizer.Encode(o.prompt, tokenizer.EncodeOptions{AddBOS: true})
+	// BOS as the model declares (GGUF add_bos_token, tokenizer_config.json):
+	// Llama 2/3 and llama2.c models start with it, Qwen-style ones do not.
+	prompt := ck.Tokenizer.Encode(o.prompt, tokenizer.EncodeOptions{AddBOS: tokenizer.AddBOSByDefault(ck.Tokenizer)})
 	if len(prompt) == 0 {
-		return fmt.Errorf("generate: empty prompt and the tokenizer has no BOS token")
+		return fmt.Errorf("generate: empty prompt and the model adds no BOS token")
 	}
 	for _, id := range o.stopIDs {
 		if id < 0 || id >= ck.Config.VocabSize {
