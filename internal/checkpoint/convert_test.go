@@ -113,3 +113,37 @@ func TestConvertQuantizedTypes(t *testing.T) {
 		t.Fatalf("q8_0 GGUF vs HF max logit diff %g", worst)
 	}
 }
+
+func TestConvertErrors(t *testing.T) {
+	hc := hfCases()[1]
+	dir := t.TempDir()
+	writeHFCase(t, dir, hc)
+	out := filepath.Join(t.TempDir(), "m.gguf")
+	_, err := ConvertHF(out, dir, ConvertOptions{})
+	if err == nil || !strings.Contains(err.Error(), "no SentencePiece tokenizer.model or tokenizer.json") {
+		t.Fatalf("no tokenizer: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "tokenizer.model"), []byte{0x0A, 0x05, 0x0A, 0x10}, 0o644)
+	_, err = ConvertHF(out, dir, ConvertOptions{})
+	if err == nil || !strings.Contains(err.Error(), "tokenizer.model") || !strings.Contains(err.Error(), "offset") {
+		t.Fatalf("corrupt tokenizer.model: %v", err)
+	}
+	if _, serr := os.Stat(out); serr == nil {
+		t.Fatal("output written despite errors")
+	}
+}
+
+// FuzzSPMVocab feeds arbitrary tokenizer.model bytes to the converter's
+// SentencePiece reader: errors are fine, panics are not.
+func FuzzSPMVocab(f *testing.F) {
+	f.Add([]byte{0x0A, 0x09, 0x0A, 0x03, 'a', 'b', 'c', 0x15, 0, 0, 0x80, 0x3F})
+	f.Add([]byte{0x0A, 0x02, 0x18, 0x07})
+	f.Add([]byte{0x0A, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := spmVocab(dir, b, 64)
+		if err == nil && len(v.tokens) != 64 {
+			t.Fatalf("%d tokens, want 64", len(v.tokens))
+		}
+	})
+}
