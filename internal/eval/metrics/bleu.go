@@ -299,21 +299,15 @@ func (b *BLEU) preprocess(w *ngramWorker, line string) (int, int) {
 // appendFieldSpans appends the [start, end) offsets of the Python-whitespace
 // separated fields of s[from:].
 func appendFieldSpans(spans []int32, s []byte, from int) []int32 {
-	start := -1
 	for i := from; i < len(s); {
-		sp, size := spaceAt(s, i)
-		if sp {
-			if start >= 0 {
-				spans = append(spans, int32(start), int32(i))
-				start = -1
-			}
-		} else if start < 0 {
-			start = i
+		j, n := nextSpace(s, i)
+		if j > i {
+			spans = append(spans, int32(i), int32(j))
 		}
-		i += size
-	}
-	if start >= 0 {
-		spans = append(spans, int32(start), int32(len(s)))
+		i = j + n
+		if n == 0 {
+			break
+		}
 	}
 	return spans
 }

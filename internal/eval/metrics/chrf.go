@@ -181,13 +181,13 @@ func (c *CHRF) SentenceScores(ctx context.Context, segs []Segment) ([]*CHRFScore
 
 type chrfWorker struct {
 	ngramWorker
-	chars       []uint32 // code points of the current text, whitespace removed
-	hypIDs      []uint32 // all hypothesis n-gram ids, order after order
-	hypEnds     []int    // end of each order's distinct ids in hypDistinct
-	hypDistinct []uint32
-	hypTotal    []int64 // hypothesis n-gram count per order
-	cur         []int64
-	textEnds    []int // arena end of the hypothesis, then of each reference
+	hypChars, refChars []uint32 // code points, whitespace removed unless asked
+	hypWords, refWords []uint32 // word ids
+	hypIDs, refIDs     []uint32 // n-gram ids of the current order, 0 = pruned
+	mark               []uint32 // mark[id] == stamp: id occurs on both sides
+	stamp              uint32
+	cur                []int64
+	textEnds           []int // arena end of the hypothesis, then of each reference
 }
 
 // puncts is Python's string.punctuation.
@@ -234,41 +234,98 @@ func (c *CHRF) text(w *chrfWorker, line string) {
 	w.textEnds = append(w.textEnds, len(w.arena))
 }
 
-// ngrams computes all n-gram ids of arena[from:to]: character orders (whitespace
-// removed unless asked), then word orders; emit is called per order with
-// that order's ids.
-func (c *CHRF) ngrams(w *chrfWorker, from, to int, emit func(order int, ids []uint32)) {
+// units appends the character units of arena[from:to] to chars and, for
+// chrF++, the word ids to words.
+func (c *CHRF) units(w *chrfWorker, from, to int, chars, words []uint32) ([]uint32, []uint32) {
 	text := w.arena[from:to]
-	w.chars = w.chars[:0]
+	chars = chars[:0]
 	for i := 0; i < len(text); {
 		r, size := rune(text[i]), 1
 		if r >= utf8.RuneSelf {
 			r, size = utf8.DecodeRune(text[i:])
 		}
-		if c.opts.Whitespace || !pyIsSpace(r) {
-			w.chars = append(w.chars, uint32(r))
+		if c.opts.Whitespace || !maybeSpace[text[i]] || !pyIsSpace(r) {
+			chars = append(chars, uint32(r))
 		}
 		i += size
 	}
-	ids := w.ids
-	for n := 1; n <= c.opts.CharOrder; n++ {
-		ids = w.nextOrder(ids, w.chars, n, 0)
-		emit(n-1, ids)
-	}
+	words = words[:0]
 	if c.opts.WordOrder > 0 {
 		w.spans = appendWords(w.spans[:0], w.arena[:to], from)
-		w.wids = w.wids[:0]
 		for t := 0; t < len(w.spans); t += 2 {
-			w.wids = append(w.wids, w.words.id(int(w.spans[t]), int(w.spans[t+1])))
-		}
-		for n := 1; n <= c.opts.WordOrder; n++ {
-			// Word unigrams carry a tag bit so they never share a key with
-			// character unigrams.
-			ids = w.nextOrder(ids, w.wids, n, 1<<63)
-			emit(c.opts.CharOrder+n-1, ids)
+			words = append(words, w.words.id(int(w.spans[t]), int(w.spans[t+1])))
 		}
 	}
-	w.ids = ids
+	return chars, words
+}
+
+// orderStats fills w.cur[3*off:] with [hyp, ref, match] for n-gram orders
+// 1..maxN of the unit sequences h and r. An n-gram can only occur on both
+// sides if its (n-1)-gram prefix does, so positions whose prefix is not
+// shared are pruned (id 0) instead of being hashed further; the counts of
+// the surviving n-grams, and so the statistics, are unchanged.
+func (w *chrfWorker) orderStats(h, r []uint32, maxN, off int, tag uint64) {
+	hid, rid := w.hypIDs[:0], w.refIDs[:0]
+	for _, x := range h {
+		hid = append(hid, w.ng.id(tag|uint64(x)))
+	}
+	for _, x := range r {
+		rid = append(rid, w.ng.id(tag|uint64(x)))
+	}
+	for n := 1; n <= maxN; n++ {
+		w.stamp++
+		if w.stamp == 0 {
+			clear(w.mark)
+			w.stamp = 1
+		}
+		for _, g := range rid {
+			if g != 0 {
+				w.refCnt[g]++
+			}
+		}
+		var match int64
+		for _, g := range hid {
+			if g == 0 {
+				continue
+			}
+			if k := w.refCnt[g]; k > 0 {
+				match++ // sum over n-grams of min(hyp count, ref count)
+				w.refCnt[g] = k - 1
+				w.mark[g] = w.stamp
+			}
+		}
+		for _, g := range rid {
+			w.refCnt[g] = 0
+		}
+		hypTotal, refTotal := int64(max(len(h)-n+1, 0)), int64(max(len(r)-n+1, 0))
+		if refTotal == 0 { // sacreBLEU counts no hypothesis n-grams against an empty reference order
+			hypTotal = 0
+		}
+		k := 3 * (off + n - 1)
+		w.cur[k], w.cur[k+1], w.cur[k+2] = hypTotal, refTotal, match
+		if n < maxN {
+			hid = w.extend(hid, h, n)
+			rid = w.extend(rid, r, n)
+		}
+	}
+	w.hypIDs, w.refIDs = hid, rid
+}
+
+// extend turns the order-n ids of units into order n+1 ids, pruning those
+// whose order-n prefix is not on both sides.
+func (w *chrfWorker) extend(ids, units []uint32, n int) []uint32 {
+	m := len(units) - n
+	if m <= 0 {
+		return ids[:0]
+	}
+	for i := range m {
+		if g := ids[i]; g != 0 && w.mark[g] == w.stamp {
+			ids[i] = w.ng.id(uint64(g)<<32 | uint64(units[i+n]))
+		} else {
+			ids[i] = 0
+		}
+	}
+	return ids[:m]
 }
 
 func (c *CHRF) segmentStats(w *chrfWorker, seg Segment, best []int64) {
@@ -284,46 +341,20 @@ func (c *CHRF) segmentStats(w *chrfWorker, seg Segment, best []int64) {
 	runes := utf8.RuneCount(w.arena)
 	w.words.reset(runes, w.arena)
 	w.ng.reset(runes * c.order)
-	maxIDs := runes*c.order + 1
-	w.hypCnt = grow(w.hypCnt, maxIDs)
-	w.refCnt = grow(w.refCnt, maxIDs)
-
-	// Hypothesis counts, keeping each order's distinct ids.
-	w.hypDistinct, w.hypEnds, w.hypTotal = w.hypDistinct[:0], w.hypEnds[:0], w.hypTotal[:0]
-	c.ngrams(w, 0, w.textEnds[0], func(_ int, ids []uint32) {
-		for _, id := range ids {
-			if w.hypCnt[id] == 0 {
-				w.hypDistinct = append(w.hypDistinct, id)
-			}
-			w.hypCnt[id]++
-		}
-		w.hypEnds = append(w.hypEnds, len(w.hypDistinct))
-		w.hypTotal = append(w.hypTotal, int64(len(ids)))
-	})
-
+	if maxIDs := runes*c.order + 1; len(w.refCnt) < maxIDs {
+		w.refCnt = make([]int32, maxIDs+maxIDs/2) // refCnt is kept all zero between uses
+		w.mark = make([]uint32, len(w.refCnt))
+	}
+	w.hypChars, w.hypWords = c.units(w, 0, w.textEnds[0], w.hypChars, w.hypWords)
 	bestF := -1.0
 	for k := range seg.Refs {
-		c.ngrams(w, w.textEnds[k], w.textEnds[k+1], func(order int, ids []uint32) {
-			for _, id := range ids {
-				w.refCnt[id]++
-			}
-			var match int64
-			lo := 0
-			if order > 0 {
-				lo = w.hypEnds[order-1]
-			}
-			for _, id := range w.hypDistinct[lo:w.hypEnds[order]] {
-				match += int64(min(w.hypCnt[id], w.refCnt[id]))
-			}
-			for _, id := range ids {
-				w.refCnt[id] = 0
-			}
-			hypCount := w.hypTotal[order]
-			if len(ids) == 0 { // sacreBLEU counts no hypothesis n-grams against an empty reference order
-				hypCount = 0
-			}
-			w.cur[3*order], w.cur[3*order+1], w.cur[3*order+2] = hypCount, int64(len(ids)), match
-		})
+		w.refChars, w.refWords = c.units(w, w.textEnds[k], w.textEnds[k+1], w.refChars, w.refWords)
+		w.orderStats(w.hypChars, w.refChars, c.opts.CharOrder, 0, 0)
+		if c.opts.WordOrder > 0 {
+			// Word unigrams carry a tag bit so they never share a key with
+			// character unigrams.
+			w.orderStats(w.hypWords, w.refWords, c.opts.WordOrder, c.opts.CharOrder, 1<<63)
+		}
 		if f := c.fScore(w.cur); f > bestF {
 			bestF = f
 			copy(best, w.cur)

@@ -15,48 +15,60 @@ func pyIsSpace(r rune) bool {
 	return unicode.IsSpace(r)
 }
 
+// maybeSpace marks the bytes that can start Python whitespace: ASCII
+// whitespace and the lead bytes of U+0085/U+00A0 (0xC2), U+1680 (0xE1),
+// U+2000..U+205F (0xE2) and U+3000 (0xE3). Every other byte, including all
+// continuation bytes, can be copied without decoding.
+var maybeSpace = func() (t [256]bool) {
+	for _, c := range []byte{' ', '\t', '\n', '\v', '\f', '\r', 0x1c, 0x1d, 0x1e, 0x1f, 0xc2, 0xe1, 0xe2, 0xe3} {
+		t[c] = true
+	}
+	return
+}()
+
 // spaceAt reports whether the code point starting at s[i] is Python
-// whitespace, and its length. Only a few lead bytes can start a non-ASCII
-// space (U+0085, U+00A0, U+1680, U+2000..U+205F, U+3000), so most code
-// points are skipped without decoding. s must be valid UTF-8.
+// whitespace, and, if so, its length. s must be valid UTF-8.
 func spaceAt(s []byte, i int) (bool, int) {
 	c := s[i]
-	switch {
-	case c < utf8.RuneSelf:
-		return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f), 1
-	case c < 0xe0:
-		return c == 0xc2 && i+1 < len(s) && (s[i+1] == 0x85 || s[i+1] == 0xa0), 2
-	case c < 0xf0:
-		if c >= 0xe1 && c <= 0xe3 {
-			r, n := utf8.DecodeRune(s[i:])
-			return unicode.IsSpace(r), n
-		}
-		return false, 3
-	default:
-		return false, 4
+	if !maybeSpace[c] {
+		return false, 1
 	}
+	if c < utf8.RuneSelf {
+		return true, 1
+	}
+	r, n := utf8.DecodeRune(s[i:])
+	return unicode.IsSpace(r), n
+}
+
+// nextSpace returns the offset and length of the first Python whitespace
+// code point in s[i:], or len(s), 0.
+func nextSpace(s []byte, i int) (int, int) {
+	for ; i < len(s); i++ {
+		if maybeSpace[s[i]] {
+			if sp, n := spaceAt(s, i); sp {
+				return i, n
+			}
+		}
+	}
+	return len(s), 0
 }
 
 // appendFields appends the whitespace-separated fields of s to dst joined by
 // single spaces: Python's ' '.join(s.split()).
 func appendFields(dst []byte, s []byte) []byte {
 	start := len(dst)
-	inField := false
 	for i := 0; i < len(s); {
-		sp, size := spaceAt(s, i)
-		if i+size > len(s) { // only on invalid UTF-8
-			size = len(s) - i
-		}
-		if sp {
-			inField = false
-		} else {
-			if !inField && len(dst) > start {
+		j, n := nextSpace(s, i)
+		if j > i {
+			if len(dst) > start {
 				dst = append(dst, ' ')
 			}
-			inField = true
-			dst = append(dst, s[i:i+size]...)
+			dst = append(dst, s[i:j]...)
 		}
-		i += size
+		i = j + n
+		if n == 0 {
+			break
+		}
 	}
 	return dst
 }
