@@ -102,7 +102,35 @@ func TestEvalScoreRefFlagsAndErrors(t *testing.T) {
 		t.Errorf("-r and positional references differ:\n%s\n%s", positional, flagged)
 	}
 
+	// -nr 2 over one tab-separated file equals two reference files.
 	dir := t.TempDir()
+	other := filepath.Join(shared, "evaldata/wmt22-bayling/bayling-13b/zh-en.hypo")
+	a, errA := os.ReadFile(ref)
+	b, errB := os.ReadFile(other)
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	la, lb := strings.Split(strings.TrimSuffix(string(a), "\n"), "\n"), strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	var joined strings.Builder
+	for i := range la {
+		joined.WriteString(la[i] + "\t" + lb[i] + "\n")
+	}
+	tsv := filepath.Join(dir, "refs.tsv")
+	if err := os.WriteFile(tsv, []byte(joined.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	two, err := runEvalScore(t, ref, other, "-i", hyp, "-m", "bleu", "chrf", "-w", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tabbed, err := runEvalScore(t, tsv, "-nr", "2", "-i", hyp, "-m", "bleu", "chrf", "-w", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if two != tabbed || !strings.Contains(two, "nrefs:2") {
+		t.Errorf("-nr 2 differs from two reference files:\n%s\n%s", tabbed, two)
+	}
+
 	short := filepath.Join(dir, "short.txt")
 	if err := os.WriteFile(short, []byte("one line\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -123,6 +151,8 @@ func TestEvalScoreRefFlagsAndErrors(t *testing.T) {
 		{[]string{ref, "-i", hyp, hyp}, "one system per run"},
 		{[]string{ref, "-i", filepath.Join(dir, "missing.txt")}, "missing.txt"},
 		{[]string{ref, "-i", hyp, "-m", "bleu", "chrf", "-sl"}, "one metric"},
+		{[]string{tsv, "-nr", "3", "-i", hyp}, "refs.tsv: line 1: expected 3 tab-separated references, found 2"},
+		{[]string{ref, "-i", hyp, "-e", "latin-1"}, "only utf-8"},
 	} {
 		if _, err := runEvalScore(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
