@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 // llama.cpp's llama-cli so its users' expectations carry over.
 type generateOptions struct {
 	model, tokenizer, prompt string
+	promptFile               string
 	n, ctx, threads          int
 	seed                     int64
 	params                   sample.Params
@@ -48,13 +50,14 @@ at an end-of-generation token (for llama2.c models also BOS, as run.c does),
 at a --stop string, or when the context is full. A timing line goes to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runGenerate(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+			return runGenerate(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
 	f := c.Flags()
 	f.StringVarP(&o.model, "model", "m", "", "model file: .gguf or llama2.c .bin (required)")
 	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer file (default: the GGUF's own, or tokenizer.bin / tok<vocab>.bin beside a .bin)")
 	f.StringVarP(&o.prompt, "prompt", "p", "", "prompt text")
+	f.StringVarP(&o.promptFile, "file", "f", "", "read the prompt from a file (\"-\" = stdin) instead of -p")
 	f.IntVarP(&o.n, "n-predict", "n", -1, "tokens to generate; -1 = until a stop token or the context is full")
 	f.IntVarP(&o.ctx, "ctx-size", "c", 0, "context length in tokens; 0 = the model's")
 	f.IntVarP(&o.threads, "threads", "t", 0, "threads; 0 = all cores")
@@ -74,9 +77,19 @@ at a --stop string, or when the context is full. A timing line goes to stderr.`,
 	return c
 }
 
-func runGenerate(ctx context.Context, out, errOut io.Writer, o *generateOptions) error {
+func runGenerate(ctx context.Context, in io.Reader, out, errOut io.Writer, o *generateOptions) error {
 	if o.n < -1 {
 		return fmt.Errorf("generate: -n %d: want -1 or a count >= 0", o.n)
+	}
+	if o.promptFile != "" {
+		if o.prompt != "" {
+			return fmt.Errorf("generate: give the prompt with -p or -f, not both")
+		}
+		b, err := readInput(o.promptFile, in)
+		if err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		o.prompt = string(b)
 	}
 	ck, err := checkpoint.Load(o.model, checkpoint.Options{Tokenizer: o.tokenizer})
 	if err != nil {
@@ -223,6 +236,14 @@ func (g *generation) finish() error {
 	}
 	_, err := io.WriteString(g.out, tail+"\n")
 	return err
+}
+
+// readInput reads a file, or all of in for "-".
+func readInput(path string, in io.Reader) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(in)
+	}
+	return os.ReadFile(path)
 }
 
 func rate(n int, d time.Duration) float64 {

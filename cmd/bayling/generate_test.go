@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -160,6 +161,30 @@ func TestGenerateStopString(t *testing.T) {
 	out, err = runCLI(t, "-m", model, "-p", "Once upon a time", "--temp", "0", "-n", "20", "--ids", "--stop", " girl")
 	if err != nil || out != "432 383 286 261 376 298 315 421\n" {
 		t.Fatalf("--ids --stop: got %q, %v", out, err)
+	}
+}
+
+func TestGeneratePromptFile(t *testing.T) {
+	model := testenv.SharedPath(t, "fixtures", "stories260K", "stories260K.bin")
+	path := filepath.Join(t.TempDir(), "prompt.txt")
+	if err := os.WriteFile(path, []byte("Once upon a time"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "-m", model, "-f", path, "--temp", "0", "-n", "3", "--ids")
+	if err != nil || out != "432 383 286\n" {
+		t.Fatalf("-f: got %q, %v", out, err)
+	}
+	c := newGenerateCmd()
+	var buf bytes.Buffer
+	c.SetIn(strings.NewReader("Once upon a time"))
+	c.SetOut(&buf)
+	c.SetErr(io.Discard)
+	c.SetArgs([]string{"-m", model, "-f", "-", "--temp", "0", "-n", "3", "--ids"})
+	if err := c.Execute(); err != nil || buf.String() != "432 383 286\n" {
+		t.Fatalf("-f -: got %q, %v", buf.String(), err)
+	}
+	if _, err := runCLI(t, "-m", model, "-f", path, "-p", "x"); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Fatalf("-p with -f: %v", err)
 	}
 }
 
