@@ -53,13 +53,13 @@ func (o *TrainOptions) defaults() {
 		o.WordNgrams = 2
 	}
 	if o.Buckets == 0 {
-		o.Buckets = 1 << 19
+		o.Buckets = 1 << 18
 	}
 	if o.Epochs == 0 {
-		o.Epochs = 5
+		o.Epochs = 6
 	}
 	if o.LR == 0 {
-		o.LR = 0.5
+		o.LR = 1.0
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
