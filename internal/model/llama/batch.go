@@ -2,16 +2,21 @@ package llama
 
 import "fmt"
 
-// Batch decodes one token for each of several sequences in a single
-// forward step, so the weights are read once for all of them: the shape of
-// continuous batching in a server. It is not safe for concurrent use.
+// Batch runs several sequences through one forward pass, so the weights
+// are read once for all of them: the shape of continuous batching in a
+// server, where new prompts (several tokens) ride along with sequences
+// decoding one token each. It is not safe for concurrent use.
 type Batch struct {
 	m      *Model
 	buf    scratch
-	logits []float32 // n × vocab
+	rows   []row     // all rows of the call, split into steps of DefaultBatch
+	toks   []int     // their tokens
+	last   []int     // per state: index in rows of its last token
+	out    []int     // scratch: rows of the current step that need logits
+	logits []float32 // len(out) × vocab
 }
 
-// NewBatch returns an empty batch decoder for m.
+// NewBatch returns an empty batch for m.
 func (m *Model) NewBatch() *Batch { return &Batch{m: m} }
 
 // Decode feeds tokens[i] to states[i] at its next position; afterwards
@@ -25,44 +30,108 @@ func (b *Batch) Decode(states []*State, tokens []int) error {
 	if err := b.m.checkTokens(tokens); err != nil {
 		return err
 	}
-	ctx := 0
+	b.reset()
 	for i, s := range states {
-		switch {
-		case s.m != b.m:
-			return fmt.Errorf("llama: batch state %d belongs to another model", i)
-		case s.pos >= s.ctx:
-			return fmt.Errorf("llama: batch state %d: position %d exceeds context length %d", i, s.pos+1, s.ctx)
+		if err := b.check(states, i, 1); err != nil {
+			return err
 		}
-		for j := range i {
-			if states[j] == s {
-				return fmt.Errorf("llama: batch states %d and %d are the same sequence", j, i)
-			}
-		}
-		ctx = max(ctx, s.ctx)
+		b.add(s, tokens[i:i+1])
 	}
-	for len(states) > 0 {
-		n := min(len(states), DefaultBatch)
-		b.step(states[:n], tokens[:n], ctx)
-		states, tokens = states[n:], tokens[n:]
+	b.run(states)
+	return nil
+}
+
+// Forward feeds tokens[i] (one or more) to states[i] at its next positions;
+// afterwards states[i].Logits() holds the logits after its last token. It
+// is Decode generalised to prefill: a prompt can join a decoding batch.
+func (b *Batch) Forward(states []*State, tokens [][]int) error {
+	if len(states) != len(tokens) {
+		return fmt.Errorf("llama: batch of %d states and %d token lists", len(states), len(tokens))
+	}
+	b.reset()
+	for i, s := range states {
+		if len(tokens[i]) == 0 {
+			return fmt.Errorf("llama: batch state %d: no tokens", i)
+		}
+		if err := b.m.checkTokens(tokens[i]); err != nil {
+			return fmt.Errorf("llama: batch state %d: %w", i, err)
+		}
+		if err := b.check(states, i, len(tokens[i])); err != nil {
+			return err
+		}
+		b.add(s, tokens[i])
+	}
+	b.run(states)
+	return nil
+}
+
+func (b *Batch) reset() {
+	b.rows, b.toks, b.last = b.rows[:0], b.toks[:0], b.last[:0]
+}
+
+// check validates states[i] taking n more tokens.
+func (b *Batch) check(states []*State, i, n int) error {
+	s := states[i]
+	switch {
+	case s.m != b.m:
+		return fmt.Errorf("llama: batch state %d belongs to another model", i)
+	case s.pos+n > s.ctx:
+		return fmt.Errorf("llama: batch state %d: position %d exceeds context length %d", i, s.pos+n, s.ctx)
+	}
+	for j := range i {
+		if states[j] == s {
+			return fmt.Errorf("llama: batch states %d and %d are the same sequence", j, i)
+		}
 	}
 	return nil
 }
 
-func (b *Batch) step(states []*State, tokens []int, ctx int) {
-	n := len(states)
-	b.buf.grow(b.m, n, ctx)
-	b.buf.rows = b.buf.rows[:0]
+func (b *Batch) add(s *State, tokens []int) {
+	for j, id := range tokens {
+		b.rows = append(b.rows, row{s, s.pos + j})
+		b.toks = append(b.toks, id)
+	}
+	b.last = append(b.last, len(b.rows)-1)
+}
+
+// run processes the queued rows in steps of DefaultBatch. A sequence split
+// across steps is fine: each step caches its keys and values before any
+// later row attends to them.
+func (b *Batch) run(states []*State) {
+	ctx := 0
 	for _, s := range states {
-		b.buf.rows = append(b.buf.rows, row{s, s.pos})
+		ctx = max(ctx, s.ctx)
 	}
-	b.m.forward(&b.buf, tokens)
+	next := 0 // first state whose last row is not done yet
+	for lo := 0; lo < len(b.rows); lo += DefaultBatch {
+		hi := min(lo+DefaultBatch, len(b.rows))
+		b.buf.grow(b.m, hi-lo, ctx)
+		b.buf.rows = append(b.buf.rows[:0], b.rows[lo:hi]...)
+		b.m.forward(&b.buf, b.toks[lo:hi])
+		b.out = b.out[:0]
+		first := next
+		for next < len(states) && b.last[next] < hi {
+			b.out = append(b.out, b.last[next]-lo)
+			next++
+		}
+		b.output(states[first:next])
+	}
+	for i, s := range states {
+		s.pos = b.rows[b.last[i]].pos + 1
+	}
+}
+
+// output computes the logits of rows b.out of the current step for states.
+func (b *Batch) output(states []*State) {
+	if len(b.out) == 0 {
+		return
+	}
 	vocab := b.m.cfg.VocabSize
-	if len(b.logits) < n*vocab {
-		b.logits = make([]float32, n*vocab)
+	if len(b.logits) < len(b.out)*vocab {
+		b.logits = make([]float32, len(b.out)*vocab)
 	}
-	b.m.output(&b.buf, b.logits, 0, n)
-	for t, s := range states {
-		copy(s.logits, b.logits[t*vocab:(t+1)*vocab])
-		s.pos++
+	b.m.outputRows(&b.buf, b.logits, b.out)
+	for j, s := range states {
+		copy(s.logits, b.logits[j*vocab:(j+1)*vocab])
 	}
 }

@@ -103,3 +103,43 @@ func TestBatchDecodeErrors(t *testing.T) {
 		t.Fatalf("failed batches moved a state to %d", c.Pos())
 	}
 }
+
+// Prefill and decode rows mixed in one batch, with one prompt longer than
+// a step, match each sequence run alone.
+func TestBatchForwardMixed(t *testing.T) {
+	m := loadStories(t)
+	long := make([]int, 150)
+	for i := range long {
+		long[i] = 3 + (i*37)%500
+	}
+	history := [][]int{nil, {1, 403, 407}, nil, {1}}
+	feed := [][]int{{1, 403, 407, 261, 378}, {261}, long, {403}}
+	b := m.NewBatch()
+	states := make([]*llama.State, len(feed))
+	for i := range feed {
+		states[i], _ = m.NewState(0)
+		if history[i] != nil {
+			states[i].Forward(history[i])
+		}
+	}
+	if err := b.Forward(states, feed); err != nil {
+		t.Fatal(err)
+	}
+	for i := range feed {
+		alone, _ := m.NewState(0)
+		want, _ := alone.Forward(append(append([]int(nil), history[i]...), feed[i]...))
+		if d := maxDiff(states[i].Logits(), want); d > 1e-4 {
+			t.Errorf("sequence %d: logits differ by %g", i, d)
+		}
+		if states[i].Pos() != len(history[i])+len(feed[i]) {
+			t.Errorf("sequence %d at position %d", i, states[i].Pos())
+		}
+	}
+	if err := b.Forward(states[:1], [][]int{{}}); err == nil || !strings.Contains(err.Error(), "no tokens") {
+		t.Errorf("empty token list: %v", err)
+	}
+	small, _ := m.NewState(4)
+	if err := b.Forward([]*llama.State{small}, [][]int{{1, 2, 3, 4, 5}}); err == nil || !strings.Contains(err.Error(), "position 5 exceeds context length 4") {
+		t.Errorf("overlong prefill: %v", err)
+	}
+}

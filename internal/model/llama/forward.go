@@ -111,6 +111,16 @@ func (m *Model) output(b *scratch, dst []float32, first, n int) {
 	m.matmul(dst, m.w.Output, xb, n)
 }
 
+// outputRows writes the logits of the given rows of the last step to dst,
+// one after another.
+func (m *Model) outputRows(b *scratch, dst []float32, rows []int) {
+	dim := m.cfg.HiddenSize
+	for j, t := range rows {
+		kernels.RMSNorm(b.xb[j*dim:(j+1)*dim], b.x[t*dim:(t+1)*dim], m.w.OutputNorm, m.eps)
+	}
+	m.matmul(dst, m.w.Output, b.xb[:len(rows)*dim], len(rows))
+}
+
 func add(dst, x []float32) {
 	x = x[:len(dst)]
 	for i := range dst {
