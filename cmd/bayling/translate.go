@@ -318,6 +318,12 @@ func openProgress(path, header string, job *translateJob, errOut io.Writer) (*pr
 			f.Close()
 			return nil, fmt.Errorf("translate: %w", err)
 		}
+		if valid > len(data) { // killed before the header's newline
+			if _, err := f.WriteString("\n"); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("translate: %w", err)
+			}
+		}
 		fmt.Fprintf(errOut, "translate: resuming: %d of %d lines already done (%s)\n", resumed, len(job.lines), path)
 		return &progressLog{f: f}, nil
 	}

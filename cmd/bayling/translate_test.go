@@ -219,3 +219,32 @@ func contextCanceled(t *testing.T) (context.Context, context.CancelFunc) {
 	cancel()
 	return ctx, cancel
 }
+
+// Whatever a progress file holds (a torn write, another run's file,
+// garbage), opening it never panics and never marks a line outside the
+// input as done.
+func FuzzTranslateProgress(f *testing.F) {
+	const header = "bayling translate v1 input=x"
+	f.Add(header + "\n" + `{"i":0,"out":"a"}` + "\n" + `{"i":2,"o`)
+	f.Add(header + "\n" + `{"i":-1,"out":"a"}` + "\n")
+	f.Add("other header\n{}")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, content string) {
+		path := filepath.Join(t.TempDir(), "out.progress")
+		os.WriteFile(path, []byte(content), 0o644)
+		job := &translateJob{lines: make([]string, 3), segs: make([]string, 3), done: make([]bool, 3), out: make([]string, 3)}
+		p, err := openProgress(path, header, job, &bytes.Buffer{})
+		if err != nil {
+			return
+		}
+		if err := p.record([]int{1}, job.out); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+		// The file now starts with the header and ends with a whole record.
+		b, _ := os.ReadFile(path)
+		if !strings.HasPrefix(string(b), header+"\n") || !strings.HasSuffix(string(b), `{"i":1,"out":""}`+"\n") {
+			t.Fatalf("progress file after record: %q", b)
+		}
+	})
+}
