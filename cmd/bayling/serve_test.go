@@ -37,7 +37,9 @@ func TestServeCommand(t *testing.T) {
 	}
 	var out struct {
 		Choices []struct{ Message struct{ Content string } }
-		Usage   struct{ CompletionTokens int `json:"completion_tokens"` }
+		Usage   struct {
+			CompletionTokens int `json:"completion_tokens"`
+		}
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
