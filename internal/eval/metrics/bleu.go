@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -292,7 +293,11 @@ func (b *BLEU) preprocess(w *ngramWorker, line string) (int, int) {
 	start := len(w.arena)
 	w.arena = b.tok.Append(w.arena, pyRstrip(line))
 	first := len(w.spans) / 2
-	w.spans = appendFieldSpans(w.spans, w.arena, start)
+	if _, ok := b.tok.(spaceJoined); ok {
+		w.spans = appendSpaceSpans(w.spans, w.arena, start)
+	} else {
+		w.spans = appendFieldSpans(w.spans, w.arena, start)
+	}
 	return first, len(w.spans) / 2
 }
 
@@ -308,6 +313,27 @@ func appendFieldSpans(spans []int32, s []byte, from int) []int32 {
 		if n == 0 {
 			break
 		}
+	}
+	return spans
+}
+
+// spaceJoined marks tokenizers whose output is Python's ' '.join(x.split()):
+// tokens separated by single ASCII spaces and no other whitespace.
+type spaceJoined interface{ spaceJoined() }
+
+func (tok13a) spaceJoined()  {}
+func (tokIntl) spaceJoined() {}
+func (tokZh) spaceJoined()   {}
+
+// appendSpaceSpans appends the token offsets of the space-joined s[from:].
+func appendSpaceSpans(spans []int32, s []byte, from int) []int32 {
+	for i := from; i < len(s); {
+		j := bytes.IndexByte(s[i:], ' ')
+		if j < 0 {
+			return append(spans, int32(i), int32(len(s)))
+		}
+		spans = append(spans, int32(i), int32(i+j))
+		i += j + 1
 	}
 	return spans
 }

@@ -139,14 +139,16 @@ func isDotComma(c byte) bool { return c == '.' || c == ',' }
 // matches any other byte, so byte-wise and code-point-wise matching agree.
 func (s *scratch) regexpPost(dst []byte) []byte {
 	// ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> " \1 "
-	o := s.b[:0]
-	for _, c := range s.a {
+	o, b := s.b[:0], s.a
+	i := 0
+	for j, c := range b {
 		if isPunct13a[c] {
+			o = append(o, b[i:j]...)
 			o = append(o, ' ', c, ' ')
-		} else {
-			o = append(o, c)
+			i = j + 1
 		}
 	}
+	o = append(o, b[i:]...)
 	s.a, s.b = o, s.a
 	s.passes13a()
 	return appendFields(dst, s.a)
@@ -170,43 +172,73 @@ func (s *scratch) passes13a() {
 	}
 }
 
-// passNonDigitDot is ([^0-9])([\.,]) -> "\1 \2 ".
-func passNonDigitDot(b, o []byte) []byte {
-	for i := 0; i < len(b); i++ {
-		if i+1 < len(b) && !isDigit(b[i]) && isDotComma(b[i+1]) {
-			o = append(o, b[i], ' ', b[i+1], ' ')
-			i++
-		} else {
-			o = append(o, b[i])
+// The passes below jump from one trigger byte to the next and copy the
+// bytes in between in bulk; a match at p is the leftmost one at or after
+// the first uncopied byte i, as in a regex substitution.
+
+func indexDotComma(b []byte, from int) int {
+	for k := from; k < len(b); k++ {
+		if b[k] == '.' || b[k] == ',' {
+			return k
 		}
 	}
-	return o
+	return -1
+}
+
+// passNonDigitDot is ([^0-9])([\.,]) -> "\1 \2 ".
+func passNonDigitDot(b, o []byte) []byte {
+	i := 0
+	for from := 1; ; {
+		q := indexDotComma(b, from)
+		if q < 0 {
+			return append(o, b[i:]...)
+		}
+		if p := q - 1; !isDigit(b[p]) { // p >= i: from is always past i
+			o = append(o, b[i:p]...)
+			o = append(o, b[p], ' ', b[q], ' ')
+			i, from = q+1, q+2
+		} else {
+			from = q + 1
+		}
+	}
 }
 
 // passDotNonDigit is ([\.,])([^0-9]) -> " \1 \2".
 func passDotNonDigit(b, o []byte) []byte {
-	for i := 0; i < len(b); i++ {
-		if i+1 < len(b) && isDotComma(b[i]) && !isDigit(b[i+1]) {
-			o = append(o, ' ', b[i], ' ', b[i+1])
-			i++
+	i := 0
+	for from := 0; ; {
+		q := indexDotComma(b, from)
+		if q < 0 {
+			return append(o, b[i:]...)
+		}
+		if q+1 < len(b) && !isDigit(b[q+1]) {
+			o = append(o, b[i:q]...)
+			o = append(o, ' ', b[q], ' ', b[q+1])
+			i, from = q+2, q+2
 		} else {
-			o = append(o, b[i])
+			from = q + 1
 		}
 	}
-	return o
 }
 
 // passDigitDash is ([0-9])(-) -> "\1 \2 ".
 func passDigitDash(b, o []byte) []byte {
-	for i := 0; i < len(b); i++ {
-		if i+1 < len(b) && isDigit(b[i]) && b[i+1] == '-' {
-			o = append(o, b[i], ' ', b[i+1], ' ')
-			i++
+	i := 0
+	for from := 1; from < len(b); {
+		k := bytes.IndexByte(b[from:], '-')
+		if k < 0 {
+			break
+		}
+		q := from + k
+		if p := q - 1; isDigit(b[p]) {
+			o = append(o, b[i:p]...)
+			o = append(o, b[p], ' ', '-', ' ')
+			i, from = q+1, q+2
 		} else {
-			o = append(o, b[i])
+			from = q + 1
 		}
 	}
-	return o
+	return append(o, b[i:]...)
 }
 
 // tokIntl is mteval-v14's international tokenizer: punctuation is split off
