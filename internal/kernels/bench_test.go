@@ -63,9 +63,11 @@ func BenchmarkMatVec(b *testing.B) {
 					p := NewPool(1)
 					defer p.Close()
 					b.SetBytes(int64(len(m.Data)))
+					c0 := cpuTime()
 					for b.Loop() {
 						p.matMul(&generic, dst, m, x, 1)
 					}
+					reportCPU(b, c0, len(m.Data), 1)
 				})
 			}
 		}
