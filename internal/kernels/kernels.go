@@ -164,6 +164,9 @@ type kernelSet struct {
 	// quantizers of activations to Q8_0 and Q8_K
 	q8_0 func(a *q8Act, x []float32)
 	q8_K func(a *q8Act, x []float32)
+	// attnGroup128, if set, computes the query heads sharing one KV head for
+	// head size 128 (see attnGroup128 in attn_amd64.go).
+	attnGroup128 func(out, q, scores []float32, k, v KV, h0, group, off, stride, nPos int, scale float32)
 }
 
 var generic = kernelSet{

@@ -173,6 +173,12 @@ func attnKVHeads(out, q []float32, k, v KV, nPos int, s AttnShape, scores []floa
 	stride := s.KVHeads * d
 	group := s.Heads / s.KVHeads
 	scale := float32(1 / math.Sqrt(float64(d)))
+	if d == 128 && active.attnGroup128 != nil {
+		for g := g0; g < g1; g++ {
+			active.attnGroup128(out, q, scores, k, v, g*group, group, g*d, stride, nPos, scale)
+		}
+		return
+	}
 	for t := 0; t < nPos; t++ {
 		for g := g0; g < g1; g++ {
 			o := t*stride + g*d

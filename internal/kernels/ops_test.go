@@ -260,3 +260,39 @@ func TestElementwiseSets(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionSets runs Attention under every kernel set (swapping the active
+// one) at head size 128, which the AVX-512 set handles with whole-head
+// kernels, and at 64, against the float64 reference.
+func TestAttentionSets(t *testing.T) {
+	defer func(a kernelSet) { active = a }(active)
+	rng := rand.New(rand.NewPCG(70, 71))
+	for _, s := range []AttnShape{{Heads: 8, KVHeads: 2, HeadDim: 128}, {Heads: 4, KVHeads: 4, HeadDim: 128}, {Heads: 4, KVHeads: 1, HeadDim: 64}} {
+		for _, nPos := range []int{0, 1, 7, 33, 130} { // 130: two full 64-position tiles and a tail
+			q := randVec(rng, s.Heads*s.HeadDim)
+			k := randVec(rng, nPos*s.KVHeads*s.HeadDim)
+			v := randVec(rng, nPos*s.KVHeads*s.HeadDim)
+			kh, vh := make([]uint16, len(k)), make([]uint16, len(v))
+			for i := range k {
+				kh[i], vh[i] = F32ToF16(k[i]), F32ToF16(v[i])
+				k[i], v[i] = F16ToF32(kh[i]), F16ToF32(vh[i])
+			}
+			want := refAttention(q, k, v, nPos, s)
+			for _, ks := range sets() {
+				active = ks
+				for _, c := range []struct {
+					name string
+					k, v KV
+				}{{"f32", KV{F32: k}, KV{F32: v}}, {"f16", KV{F16: kh}, KV{F16: vh}}} {
+					out := make([]float32, len(q))
+					Attention(out, q, c.k, c.v, nPos, s, make([]float32, s.Heads*nPos))
+					for i := range out {
+						if !near(float64(out[i]), want[i], 2e-5) {
+							t.Fatalf("%s %s %+v nPos=%d: out[%d]=%g want %g", ks.name, c.name, s, nPos, i, out[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

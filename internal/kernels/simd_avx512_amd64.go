@@ -54,6 +54,8 @@ var avx512Set = kernelSet{
 	siluMul: siluMulAVX2,
 	q8_0:    quantizeQ8_0AVX512,
 	q8_K:    quantizeQ8_KAVX512,
+
+	attnGroup128: attnGroup128,
 }
 
 func dotF16sAVX512(a []float32, h []uint16) float32 {
