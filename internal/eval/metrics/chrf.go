@@ -183,7 +183,8 @@ type chrfWorker struct {
 	ngramWorker
 	hypChars, refChars []uint32 // code points, whitespace removed unless asked
 	hypWords, refWords []uint32 // word ids
-	hypIDs, refIDs     []uint32 // n-gram ids of the current order, 0 = pruned
+	hypIDs, refIDs     []uint32 // ids of the current order's n-grams that can still match
+	hypPos, refPos     []uint32 // their start positions
 	mark               []uint32 // mark[id] == stamp: id occurs on both sides
 	stamp              uint32
 	cur                []int64
@@ -240,14 +241,30 @@ func (c *CHRF) units(w *chrfWorker, from, to int, chars, words []uint32) ([]uint
 	text := w.arena[from:to]
 	chars = chars[:0]
 	for i := 0; i < len(text); {
-		r, size := rune(text[i]), 1
-		if r >= utf8.RuneSelf {
-			r, size = utf8.DecodeRune(text[i:])
+		// A code point's UTF-8 bytes (at most four) packed into a uint32
+		// identify it as well as its value and need no decoding.
+		lead := text[i]
+		n := utf8OneCharLen(lead)
+		if i+n > len(text) { // only for invalid UTF-8, which validate rejects
+			n = len(text) - i
 		}
-		if c.opts.Whitespace || !maybeSpace[text[i]] || !pyIsSpace(r) {
-			chars = append(chars, uint32(r))
+		if !c.opts.Whitespace && maybeSpace[lead] {
+			if sp, _ := spaceAt(text, i); sp {
+				i += n
+				continue
+			}
 		}
-		i += size
+		u := uint32(lead)
+		switch n {
+		case 2:
+			u = u<<8 | uint32(text[i+1])
+		case 3:
+			u = u<<16 | uint32(text[i+1])<<8 | uint32(text[i+2])
+		case 4:
+			u = u<<24 | uint32(text[i+1])<<16 | uint32(text[i+2])<<8 | uint32(text[i+3])
+		}
+		chars = append(chars, u)
+		i += n
 	}
 	words = words[:0]
 	if c.opts.WordOrder > 0 {
@@ -261,17 +278,12 @@ func (c *CHRF) units(w *chrfWorker, from, to int, chars, words []uint32) ([]uint
 
 // orderStats fills w.cur[3*off:] with [hyp, ref, match] for n-gram orders
 // 1..maxN of the unit sequences h and r. An n-gram can only occur on both
-// sides if its (n-1)-gram prefix does, so positions whose prefix is not
-// shared are pruned (id 0) instead of being hashed further; the counts of
-// the surviving n-grams, and so the statistics, are unchanged.
+// sides if its (n-1)-gram prefix does, so only positions whose prefix is
+// shared are extended (and hashed) to the next order; the counts of the
+// n-grams that can match, and so the statistics, are unchanged.
 func (w *chrfWorker) orderStats(h, r []uint32, maxN, off int, tag uint64) {
-	hid, rid := w.hypIDs[:0], w.refIDs[:0]
-	for _, x := range h {
-		hid = append(hid, w.ng.id(tag|uint64(x)))
-	}
-	for _, x := range r {
-		rid = append(rid, w.ng.id(tag|uint64(x)))
-	}
+	hid, hpos := w.unigrams(w.hypIDs[:0], w.hypPos[:0], h, tag)
+	rid, rpos := w.unigrams(w.refIDs[:0], w.refPos[:0], r, tag)
 	for n := 1; n <= maxN; n++ {
 		w.stamp++
 		if w.stamp == 0 {
@@ -279,15 +291,10 @@ func (w *chrfWorker) orderStats(h, r []uint32, maxN, off int, tag uint64) {
 			w.stamp = 1
 		}
 		for _, g := range rid {
-			if g != 0 {
-				w.refCnt[g]++
-			}
+			w.refCnt[g]++
 		}
 		var match int64
 		for _, g := range hid {
-			if g == 0 {
-				continue
-			}
 			if k := w.refCnt[g]; k > 0 {
 				match++ // sum over n-grams of min(hyp count, ref count)
 				w.refCnt[g] = k - 1
@@ -304,28 +311,34 @@ func (w *chrfWorker) orderStats(h, r []uint32, maxN, off int, tag uint64) {
 		k := 3 * (off + n - 1)
 		w.cur[k], w.cur[k+1], w.cur[k+2] = hypTotal, refTotal, match
 		if n < maxN {
-			hid = w.extend(hid, h, n)
-			rid = w.extend(rid, r, n)
+			hid, hpos = w.extend(hid, hpos, h, n)
+			rid, rpos = w.extend(rid, rpos, r, n)
 		}
 	}
-	w.hypIDs, w.refIDs = hid, rid
+	w.hypIDs, w.hypPos, w.refIDs, w.refPos = hid, hpos, rid, rpos
 }
 
-// extend turns the order-n ids of units into order n+1 ids, pruning those
-// whose order-n prefix is not on both sides.
-func (w *chrfWorker) extend(ids, units []uint32, n int) []uint32 {
-	m := len(units) - n
-	if m <= 0 {
-		return ids[:0]
+func (w *chrfWorker) unigrams(ids, pos, units []uint32, tag uint64) ([]uint32, []uint32) {
+	for i, x := range units {
+		ids = append(ids, w.ng.id(tag|uint64(x)))
+		pos = append(pos, uint32(i))
 	}
-	for i := range m {
-		if g := ids[i]; g != 0 && w.mark[g] == w.stamp {
-			ids[i] = w.ng.id(uint64(g)<<32 | uint64(units[i+n]))
-		} else {
-			ids[i] = 0
+	return ids, pos
+}
+
+// extend keeps the order-n n-grams whose id is on both sides and can grow,
+// and turns them into order n+1 ids, in place.
+func (w *chrfWorker) extend(ids, pos, units []uint32, n int) ([]uint32, []uint32) {
+	k := 0
+	for j, g := range ids {
+		p := pos[j]
+		if w.mark[g] == w.stamp && int(p)+n < len(units) {
+			ids[k] = w.ng.id(uint64(g)<<32 | uint64(units[int(p)+n]))
+			pos[k] = p
+			k++
 		}
 	}
-	return ids[:m]
+	return ids[:k], pos[:k]
 }
 
 func (c *CHRF) segmentStats(w *chrfWorker, seg Segment, best []int64) {
