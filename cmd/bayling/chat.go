@@ -13,10 +13,12 @@ import (
 	"github.com/bayling-go/bayling/internal/chat"
 	"github.com/bayling-go/bayling/internal/engine"
 	"github.com/bayling-go/bayling/internal/sample"
+	"github.com/bayling-go/bayling/internal/tensor"
 )
 
 type chatOptions struct {
 	model, tokenizer, template, system string
+	cacheType                          string
 	ctx, threads, maxTokens            int
 	seed                               int64
 	params                             sample.Params
@@ -51,6 +53,7 @@ out of the prompt, keeping room for a reply of --max-tokens.`,
 	f.StringVar(&o.system, "system", "", "system message (default: the format's own)")
 	f.IntVarP(&o.ctx, "ctx-size", "c", 0, "context in tokens; 0 = the model's, at most 4096")
 	f.IntVarP(&o.threads, "threads", "t", 0, "threads; 0 = all cores")
+	f.StringVar(&o.cacheType, "cache-type", "f16", "KV cache element type: f16 (half the memory) or f32")
 	f.IntVarP(&o.maxTokens, "max-tokens", "n", 512, "tokens per reply at most")
 	f.Int64VarP(&o.seed, "seed", "s", -1, "RNG seed; -1 = random")
 	f.Float32Var(&o.params.Temperature, "temp", 0.7, "temperature; 0 = greedy")
@@ -65,6 +68,10 @@ func runChat(ctx context.Context, in io.Reader, out, errOut io.Writer, o *chatOp
 	if o.maxTokens < 1 {
 		return fmt.Errorf("chat: --max-tokens %d must be >= 1", o.maxTokens)
 	}
+	kvType, err := tensor.ParseDType(o.cacheType)
+	if err != nil {
+		return fmt.Errorf("chat: --cache-type: %w", err)
+	}
 	l, err := engine.Load(o.model, engine.LoadOptions{Tokenizer: o.tokenizer, Threads: o.threads})
 	if err != nil {
 		return err
@@ -74,7 +81,7 @@ func runChat(ctx context.Context, in io.Reader, out, errOut io.Writer, o *chatOp
 	if err != nil {
 		return fmt.Errorf("chat: %w (choose one with --template)", err)
 	}
-	eng, err := l.NewEngine(engine.Options{Context: o.ctx, Slots: 1, Queue: 1})
+	eng, err := l.NewEngine(engine.Options{Context: o.ctx, Slots: 1, Queue: 1, KVType: kvType})
 	if err != nil {
 		return err
 	}

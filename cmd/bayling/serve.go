@@ -11,10 +11,12 @@ import (
 
 	"github.com/bayling-go/bayling/internal/engine"
 	"github.com/bayling-go/bayling/internal/server"
+	"github.com/bayling-go/bayling/internal/tensor"
 )
 
 type serveOptions struct {
 	model, tokenizer, template, addr, apiKey string
+	cacheType                                string
 	threads                                  int
 	engine                                   engine.Options
 	server                                   server.Options
@@ -57,6 +59,7 @@ connections and lets running streams finish.`,
 	f.IntVarP(&o.threads, "threads", "t", 0, "threads; 0 = all cores")
 	f.IntVarP(&o.engine.Context, "ctx-size", "c", 0, "context per request in tokens; 0 = the model's, at most 4096")
 	f.IntVar(&o.engine.Slots, "slots", 8, "requests decoded together")
+	f.StringVar(&o.cacheType, "cache-type", "f16", "KV cache element type: f16 (half the memory) or f32")
 	f.IntVar(&o.engine.Queue, "queue", 64, "requests waiting for a slot before 429")
 	f.IntVar(&o.server.MaxTokens, "max-tokens", 0, "largest max_tokens a request may ask for; 0 = the context")
 	f.Int64Var(&o.server.MaxBodyBytes, "max-body", 1<<20, "largest request body in bytes")
@@ -67,6 +70,13 @@ connections and lets running streams finish.`,
 
 func runServe(ctx context.Context, errOut io.Writer, o *serveOptions) error {
 	log := slog.New(slog.NewTextHandler(errOut, nil))
+	if o.cacheType != "" {
+		t, err := tensor.ParseDType(o.cacheType)
+		if err != nil {
+			return fmt.Errorf("serve: --cache-type: %w", err)
+		}
+		o.engine.KVType = t
+	}
 	l, err := engine.Load(o.model, engine.LoadOptions{Tokenizer: o.tokenizer, Threads: o.threads})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/bayling-go/bayling/internal/chat"
 	"github.com/bayling-go/bayling/internal/model/llama"
 	"github.com/bayling-go/bayling/internal/sample"
+	"github.com/bayling-go/bayling/internal/tensor"
 	"github.com/bayling-go/bayling/internal/tokenizer"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	Context int // positions per sequence; 0 = the model's, at most 4096
 	Slots   int // sequences decoded together; 0 = 8
 	Queue   int // requests waiting for a slot; 0 = 64
+	// KVType is the KV cache element type: F32 (the zero value) or F16,
+	// which halves the cache memory.
+	KVType tensor.DType
 }
 
 // Engine schedules generation on one model. Its methods are safe for
@@ -43,6 +47,7 @@ type Engine struct {
 	stop   []int
 	ctxLen int
 	slots  int
+	kvType tensor.DType
 
 	mu     sync.Mutex
 	closed bool
@@ -87,21 +92,23 @@ func New(m *llama.Model, tok tokenizer.Tokenizer, stop []int, opt Options) (*Eng
 	slots := cmpOr(opt.Slots, 8)
 	queue := cmpOr(opt.Queue, 64)
 	e := &Engine{
-		m: m, tok: tok, stop: slices.Clone(stop), ctxLen: ctxLen, slots: slots,
+		m: m, tok: tok, stop: slices.Clone(stop), ctxLen: ctxLen, slots: slots, kvType: opt.KVType,
 		queue: make(chan *job, queue),
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
-	states := make([]*llama.State, slots)
-	for i := range states {
-		st, err := m.NewState(ctxLen)
-		if err != nil {
-			return nil, err
-		}
-		states[i] = st
+	// One state up front checks the options; the others are made when
+	// first needed, so an idle server holds one KV cache.
+	st, err := e.newState()
+	if err != nil {
+		return nil, err
 	}
-	go e.loop(states)
+	go e.loop(st)
 	return e, nil
+}
+
+func (e *Engine) newState() (*llama.State, error) {
+	return e.m.NewStateWith(llama.StateOptions{Context: e.ctxLen, KVType: e.kvType})
 }
 
 func cmpOr(v, def int) int {

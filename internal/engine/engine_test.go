@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bayling-go/bayling/internal/sample"
+	"github.com/bayling-go/bayling/internal/tensor"
 	"github.com/bayling-go/bayling/internal/testenv"
 	"github.com/bayling-go/bayling/internal/tokenizer"
 )
@@ -238,5 +239,27 @@ func TestModelID(t *testing.T) {
 	defer g.Close()
 	if g.Info.TokenizerKind != "spm" || g.Info.Arch != "llama" {
 		t.Fatalf("gguf info %+v", g.Info)
+	}
+}
+
+// An F16 KV cache gives the same greedy text on stories260K for a short
+// continuation, and slots are made only when needed.
+func TestF16CacheAndLazySlots(t *testing.T) {
+	l := loadStories(t)
+	e := newEngine(t, l, Options{Slots: 4, KVType: tensor.F16})
+	prompt := encode(l, "Once upon a time")
+	s, err := e.Submit(t.Context(), Request{Prompt: prompt, MaxTokens: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, err := s.Collect(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := greedyAlone(t, l, prompt, 12); text != want {
+		t.Fatalf("f16 cache %q, f32 %q", text, want)
+	}
+	if _, err := l.NewEngine(Options{KVType: tensor.Q4_0}); err == nil {
+		t.Fatal("Q4_0 KV cache accepted")
 	}
 }

@@ -23,17 +23,18 @@ type seq struct {
 }
 
 // loop is the scheduler: the only goroutine that runs the model.
-func (e *Engine) loop(free []*llama.State) {
+func (e *Engine) loop(first *llama.State) {
 	defer close(e.done)
 	batch := e.m.NewBatch()
 	var (
+		free   = []*llama.State{first} // len(active)+len(free) <= e.slots
 		active []*seq
 		states []*llama.State
 		tokens []int
 	)
 	for {
 		// Admit waiting requests into free slots; block only when idle.
-		for len(free) > 0 {
+		for len(active) < e.slots {
 			var j *job
 			if len(active) == 0 {
 				select {
@@ -53,6 +54,15 @@ func (e *Engine) loop(free []*llama.State) {
 			}
 			if j == nil {
 				break
+			}
+			if len(free) == 0 {
+				st, err := e.newState()
+				if err != nil {
+					e.stats.Finished.Add(1)
+					j.out.fail(err)
+					continue
+				}
+				free = append(free, st)
 			}
 			st := free[len(free)-1]
 			free = free[:len(free)-1]
