@@ -81,9 +81,22 @@ q8done:
 	MOVSS X0, ret+32(FP)
 	RET
 
+// vpermps indices spreading [s0, s1] over a zmm as [s0×4, s1×4, s0×4, s1×4].
+DATA q40perm<>+0(SB)/8, $0x0000000000000000
+DATA q40perm<>+8(SB)/8, $0x0000000000000000
+DATA q40perm<>+16(SB)/8, $0x0000000100000001
+DATA q40perm<>+24(SB)/8, $0x0000000100000001
+DATA q40perm<>+32(SB)/8, $0x0000000000000000
+DATA q40perm<>+40(SB)/8, $0x0000000000000000
+DATA q40perm<>+48(SB)/8, $0x0000000100000001
+DATA q40perm<>+56(SB)/8, $0x0000000100000001
+GLOBL q40perm<>(SB), RODATA|NOPTR, $64
+
 // func dotQ4_0VNNI(row *byte, qs *int8, d *float32, sums *int32, nb int) float32
 // Nibbles enter vpdpbusd unsigned (0..15); Σ(q-8)x = Σqx - 8Σx uses the
-// activation block sums.
+// activation block sums. Two blocks per zmm: nibbles laid out as
+// [lo_b, lo_b+1, hi_b, hi_b+1] and the activations' 128-bit lanes reordered to
+// match with one vshufi64x2.
 TEXT ·dotQ4_0VNNI(SB), NOSPLIT, $0-44
 	MOVQ row+0(FP), SI
 	MOVQ qs+8(FP), DI
@@ -91,48 +104,39 @@ TEXT ·dotQ4_0VNNI(SB), NOSPLIT, $0-44
 	MOVQ sums+24(FP), R8
 	MOVQ nb+32(FP), CX
 	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
-	VXORPS Y0, Y0, Y0
-	VXORPS Y8, Y8, Y8
-	VXORPS X7, X7, X7
-	VXORPS X14, X14, X14
+	VPBROADCASTD AX, Z15
+	VMOVDQU64 q40perm<>+0(SB), Z13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z14, Z14, Z14 // Σ s·sum, two lanes
+	VXORPS Y8, Y8, Y8    // odd-block tail
+	VXORPS X12, X12, X12
 	CMPQ CX, $2
 	JLT  q4tail
 
 q4loop:
-	// block 0
 	VMOVDQU 2(SI), X1
-	VPSRLW  $4, X1, X2
-	VINSERTI128 $1, X2, Y1, Y1
-	VPAND   Y15, Y1, Y1
-	VPXOR   Y4, Y4, Y4
-	VPDPBUSD (DI), Y1, Y4
-	VCVTDQ2PS Y4, Y4
+	VINSERTI128 $1, 20(SI), Y1, Y1 // [q_b, q_b+1]
+	VPSRLW  $4, Y1, Y2
+	VINSERTI64X4 $1, Y2, Z1, Z1
+	VPANDD  Z15, Z1, Z1             // [lo_b, lo_b+1, hi_b, hi_b+1]
+	VMOVDQU64 (DI), Z3
+	VSHUFI64X2 $0xd8, Z3, Z3, Z3    // x lanes to the same order
+	VPXORD  Z4, Z4, Z4
+	VPDPBUSD Z3, Z1, Z4
+	VCVTDQ2PS Z4, Z4
 	MOVWLZX (SI), AX
+	MOVWLZX 18(SI), DX
+	SHLL    $16, DX
+	ORL     DX, AX
 	VMOVD   AX, X5
-	VCVTPH2PS X5, X5
-	VMULSS  (BX), X5, X5
-	VBROADCASTSS X5, Y6
-	VFMADD231PS Y6, Y4, Y0
-	VCVTSI2SSL (R8), X3, X3
-	VFMADD231SS X3, X5, X7
-	// block 1
-	VMOVDQU 20(SI), X9
-	VPSRLW  $4, X9, X10
-	VINSERTI128 $1, X10, Y9, Y9
-	VPAND   Y15, Y9, Y9
-	VPXOR   Y12, Y12, Y12
-	VPDPBUSD 32(DI), Y9, Y12
-	VCVTDQ2PS Y12, Y12
-	MOVWLZX 18(SI), AX
-	VMOVD   AX, X13
-	VCVTPH2PS X13, X13
-	VMULSS  4(BX), X13, X13
-	VBROADCASTSS X13, Y11
-	VFMADD231PS Y11, Y12, Y8
-	VCVTSI2SSL 4(R8), X10, X10
-	VFMADD231SS X10, X13, X14
+	VCVTPH2PS X5, X5                // [dw_b, dw_b+1, 0, 0]
+	VMOVQ   (BX), X6
+	VMULPS  X6, X5, X5              // scales s_b, s_b+1
+	VPERMPS Z5, Z13, Z6
+	VFMADD231PS Z6, Z4, Z0
+	VMOVQ   (R8), X7
+	VCVTDQ2PS X7, X7
+	VFMADD231PS Z7, Z5, Z14
 	ADDQ $36, SI
 	ADDQ $64, DI
 	ADDQ $8, BX
@@ -156,20 +160,24 @@ q4tail:
 	VCVTPH2PS X5, X5
 	VMULSS  (BX), X5, X5
 	VBROADCASTSS X5, Y6
-	VFMADD231PS Y6, Y4, Y0
+	VFMADD231PS Y6, Y4, Y8
 	VCVTSI2SSL (R8), X3, X3
-	VFMADD231SS X3, X5, X7
+	VFMADD231SS X3, X5, X12
 
 q4done:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
 	VADDPS Y8, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VHADDPS X0, X0, X0
 	VHADDPS X0, X0, X0
-	VADDSS X14, X7, X7
+	VHADDPS X14, X14, X14
+	VHADDPS X14, X14, X14
+	VADDSS X12, X14, X14 // total Σ s·sum
 	MOVL $0x41000000, AX // 8.0
 	VMOVD AX, X2
-	VFNMADD231SS X2, X7, X0 // x0 -= 8*corr
+	VFNMADD231SS X2, X14, X0 // x0 -= 8*corr
 	VZEROUPPER
 	MOVSS X0, ret+40(FP)
 	RET
