@@ -86,13 +86,17 @@ func ConvertHF(dst, dir string, opt ConvertOptions) (QuantPlan, error) {
 			return plan, err
 		}
 	}
+	// One float32 buffer and one output buffer, reused for every tensor,
+	// keep the heap at about two copies of the largest tensor.
 	var buf []byte
+	var vals []float32
 	err = w.WriteFile(dst, func(i int, info gguf.TensorInfo, out io.Writer) error {
 		v := ropeFactors
 		if info.Name != "rope_freqs.weight" {
-			if v, _, err = h.Float32(info.Name); err != nil {
+			if vals, err = h.float32Into(vals, info.Name); err != nil {
 				return err
 			}
+			v = vals
 		}
 		if buf, err = encode(buf, v, info.Type); err != nil {
 			return fmt.Errorf("tensor %q: %w", info.Name, err)

@@ -301,6 +301,34 @@ func (h *HF) Raw(name string) (tensor.Tensor, error) {
 	return t, nil
 }
 
+// float32Into is Float32 decoding into dst's storage (grown if needed), with
+// Q/K rows permuted as float32 so no extra copy of the raw tensor is made.
+func (h *HF) float32Into(dst []float32, name string) ([]float32, error) {
+	if _, err := h.info(name); err != nil {
+		return dst, err
+	}
+	hf, _ := HFName(name)
+	t, err := h.Set.Tensor(hf)
+	if err != nil {
+		return dst, fmt.Errorf("checkpoint %s: %w", h.Dir, err)
+	}
+	n := tensor.NumElements(t.Shape)
+	dst = slices.Grow(dst[:0], n)[:n]
+	heads, qk := qkHeads(&h.Config, name)
+	out := dst
+	if qk { // decode into the spare half of a doubled buffer, permute back
+		dst = slices.Grow(dst[:0], 2*n)[:2*n]
+		out = dst[n:]
+	}
+	if err := tensor.Dequantize(out, t.Data, t.Type); err != nil {
+		return dst, fmt.Errorf("checkpoint %s: tensor %q: %w", h.shardOf(hf), hf, err)
+	}
+	if qk {
+		PermuteF32(dst[:n], out, heads, h.Config.HeadSize(), t.Shape[1])
+	}
+	return dst[:n], nil
+}
+
 // Float32 returns a tensor (by GGUF name) as float32 in forward layout.
 func (h *HF) Float32(name string) ([]float32, []int, error) {
 	t, err := h.Raw(name)

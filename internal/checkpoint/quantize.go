@@ -207,7 +207,8 @@ func QuantizeGGUF(dst, src string, ft FileType) (QuantPlan, error) {
 			return plan, fmt.Errorf("gguf %s: %w", dst, err)
 		}
 	}
-	var buf []byte
+	var buf []byte // reused for every tensor, like vals
+	var vals []float32
 	err = w.WriteFile(dst, func(i int, info gguf.TensorInfo, out io.Writer) error {
 		t, err := f.Tensor(info.Name)
 		if err != nil {
@@ -217,11 +218,12 @@ func QuantizeGGUF(dst, src string, ft FileType) (QuantPlan, error) {
 			_, err = out.Write(t.Data)
 			return err
 		}
-		v, err := t.Float32()
-		if err != nil {
-			return fmt.Errorf("gguf %s: %w", src, err)
+		n := tensor.NumElements(t.Shape)
+		vals = slices.Grow(vals[:0], n)[:n]
+		if err := tensor.Dequantize(vals, t.Data, t.Type); err != nil {
+			return fmt.Errorf("gguf %s: tensor %q: %w", src, info.Name, err)
 		}
-		buf, err = encode(buf, v, info.Type)
+		buf, err = encode(buf, vals, info.Type)
 		if err != nil {
 			return fmt.Errorf("tensor %q: %w", info.Name, err)
 		}
