@@ -224,7 +224,7 @@ type stepDecoder interface {
 
 // decodeString runs a whole id sequence through a stepDecoder.
 func decodeString(sd stepDecoder, ids []int) string {
-	st := decodeState{atStart: true, prev: -1, mode: sd.replaceMode()}
+	st := decodeState{atStart: true, prev: -1, mode: sd.replaceMode(), out: make([]byte, 0, 4*len(ids)+8), pending: make([]byte, 0, 64)}
 	for _, id := range ids {
 		sd.decodeStep(&st, id)
 		st.prev = id
