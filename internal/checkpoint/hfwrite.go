@@ -30,7 +30,8 @@ type HFWriteOptions struct {
 // order, with its GGUF name; it returns the values in the forward pass's
 // layout: row-major, shape TensorShape(cfg, name), Q/K rows in adjacent-pair
 // order. SaveHF converts them to HF order and names, one tensor at a time,
-// so memory stays at about one tensor. Every file is written atomically.
+// so memory stays at about one tensor. Every file is written atomically,
+// config.json last: a save that fails part-way leaves no loadable checkpoint.
 func SaveHF(dir string, cfg llama.Config, opt HFWriteOptions, tensors func(name string) ([]float32, error)) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("checkpoint %s: %w", dir, err)
