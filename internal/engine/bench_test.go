@@ -117,7 +117,7 @@ func BenchmarkServeThroughput(b *testing.B) {
 				tokens += runStreams(b, e, streams, gen)
 			}
 			b.ReportMetric(float64(tokens)/time.Since(start).Seconds(), "tok/s")
-			b.ReportMetric(float64(e.Stats().StepRows.Load())/float64(e.Stats().Steps.Load()), "rows/step")
+			b.ReportMetric(float64(e.Stats().DecodeRows.Load())/float64(e.Stats().Steps.Load()), "seqs/step")
 		})
 	}
 }

@@ -64,15 +64,15 @@ type Stats struct {
 	Rejected         atomic.Int64 // refused with ErrQueueFull
 	Finished         atomic.Int64 // ended for any reason
 	Canceled         atomic.Int64 // ended because the caller went away
-	PromptTokens     atomic.Int64
+	PromptTokens     atomic.Int64 // prefilled
 	GeneratedTokens  atomic.Int64
-	Steps            atomic.Int64 // batched decode steps
-	StepRows         atomic.Int64 // sequences summed over decode steps
+	Steps            atomic.Int64 // forward steps
+	StepRows         atomic.Int64 // tokens summed over steps (prefill and decode)
+	DecodeRows       atomic.Int64 // decoding sequences summed over steps
 	Active           atomic.Int64 // sequences holding a slot now
-	PrefillNanos     atomic.Int64
-	DecodeNanos      atomic.Int64
-	QueueWaitNanos   atomic.Int64
-	TimeToFirstNanos atomic.Int64 // summed over requests
+	StepNanos        atomic.Int64 // time in forward steps
+	QueueWaitNanos   atomic.Int64 // time from Submit to a slot, summed
+	TimeToFirstNanos atomic.Int64 // time from Submit to the first token, summed
 }
 
 // New starts an engine on m with tokenizer tok. stop lists token ids that

@@ -74,7 +74,10 @@ func encode(l *Loaded, s string) []int {
 	return l.Checkpoint.Tokenizer.Encode(s, tokenizer.EncodeOptions{AddBOS: true})
 }
 
-var prompts = []string{"Once upon a time", "Lily and Tom", "The dog", "One day, a little girl named Sue went to the park", "He"}
+// One prompt is longer than a step, so it is prefilled in chunks while the
+// others decode.
+var prompts = []string{"Once upon a time", "Lily and Tom", "The dog", "One day, a little girl named Sue went to the park", "He",
+	strings.Repeat("The dog ran to the park with a red ball. ", 12)}
 
 // Requests decoded together give exactly the text each gives alone.
 func TestBatchedMatchesAlone(t *testing.T) {
@@ -110,8 +113,8 @@ func TestBatchedMatchesAlone(t *testing.T) {
 		}
 	}
 	st := e.Stats()
-	if st.Steps.Load() == 0 || st.StepRows.Load() <= st.Steps.Load() {
-		t.Errorf("no batching: %d steps, %d rows", st.Steps.Load(), st.StepRows.Load())
+	if st.Steps.Load() == 0 || st.DecodeRows.Load() <= st.Steps.Load() {
+		t.Errorf("no batching: %d steps, %d decode rows", st.Steps.Load(), st.DecodeRows.Load())
 	}
 }
 

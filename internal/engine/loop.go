@@ -9,28 +9,33 @@ import (
 	"github.com/bayling-go/bayling/internal/tokenizer"
 )
 
-// seq is a job holding a slot: its state, the token to feed next and the
-// text pipeline (decoder, stop matcher, replacer).
+// seq is a job holding a slot: its state, the tokens still to feed and
+// the text pipeline (decoder, stop matcher, replacer).
 type seq struct {
 	*job
 	st      *llama.State
+	pending []int // prompt tokens not yet fed; empty once decoding
 	history []int // prompt + generated
 	gen     int   // tokens generated
-	next    int   // token to feed at the next decode step
+	next    int   // token to feed at the next step while decoding
 	dec     *tokenizer.StreamDecoder
 	match   *sample.StopMatcher
-	started time.Time
+	chunk   int // prompt tokens fed in the current step
 }
 
-// loop is the scheduler: the only goroutine that runs the model.
+// loop is the scheduler: the only goroutine that runs the model. Each
+// iteration admits waiting requests into free slots and runs one step in
+// which every decoding sequence feeds one token and prefilling sequences
+// feed prompt chunks, up to stepTokens rows in all.
 func (e *Engine) loop(first *llama.State) {
 	defer close(e.done)
-	batch := e.m.NewBatch()
+	stepper := e.m.NewStepper()
 	var (
 		free   = []*llama.State{first} // len(active)+len(free) <= e.slots
 		active []*seq
 		states []*llama.State
-		tokens []int
+		tokens [][]int
+		one    []int
 	)
 	for {
 		// Admit waiting requests into free slots; block only when idle.
@@ -55,6 +60,12 @@ func (e *Engine) loop(first *llama.State) {
 			if j == nil {
 				break
 			}
+			if err := j.ctx.Err(); err != nil {
+				e.stats.Canceled.Add(1)
+				e.stats.Finished.Add(1)
+				j.out.fail(err)
+				continue
+			}
 			if len(free) == 0 {
 				st, err := e.newState()
 				if err != nil {
@@ -66,12 +77,8 @@ func (e *Engine) loop(first *llama.State) {
 			}
 			st := free[len(free)-1]
 			free = free[:len(free)-1]
-			if s := e.start(j, st); s != nil {
-				active = append(active, s)
-				e.stats.Active.Add(1)
-			} else {
-				free = append(free, st)
-			}
+			active = append(active, e.admit(j, st))
+			e.stats.Active.Add(1)
 		}
 		// Drop sequences whose callers went away.
 		active = slices.DeleteFunc(active, func(s *seq) bool {
@@ -80,75 +87,95 @@ func (e *Engine) loop(first *llama.State) {
 			}
 			e.stats.Canceled.Add(1)
 			s.out.fail(s.ctx.Err())
-			e.stats.Finished.Add(1)
-			e.stats.Active.Add(-1)
-			free = append(free, s.st)
+			e.release(s, &free)
 			return true
 		})
 		if len(active) == 0 {
 			continue
 		}
-		states, tokens = states[:0], tokens[:0]
+		// Decoding sequences first, then prompt chunks in arrival order
+		// while the step has room (at least one chunk per step).
+		states, tokens, one = states[:0], tokens[:0], one[:0]
+		rows, decode := 0, 0
 		for _, s := range active {
-			states = append(states, s.st)
-			tokens = append(tokens, s.next)
+			s.chunk = 0
+			if len(s.pending) == 0 {
+				one = append(one, s.next)
+				decode++
+			}
+		}
+		k := 0
+		for _, s := range active {
+			if len(s.pending) == 0 {
+				states, tokens = append(states, s.st), append(tokens, one[k:k+1])
+				k++
+				rows++
+			}
+		}
+		for _, s := range active {
+			if len(s.pending) == 0 {
+				continue
+			}
+			room := stepTokens - rows
+			if room <= 0 && rows > 0 {
+				break
+			}
+			s.chunk = min(len(s.pending), max(room, 1))
+			states, tokens = append(states, s.st), append(tokens, s.pending[:s.chunk])
+			rows += s.chunk
 		}
 		t0 := time.Now()
-		err := batch.Decode(states, tokens)
-		e.stats.DecodeNanos.Add(int64(time.Since(t0)))
+		err := stepper.Step(states, tokens)
+		e.stats.StepNanos.Add(int64(time.Since(t0)))
 		e.stats.Steps.Add(1)
-		e.stats.StepRows.Add(int64(len(active)))
+		e.stats.StepRows.Add(int64(rows))
+		e.stats.DecodeRows.Add(int64(decode))
 		active = slices.DeleteFunc(active, func(s *seq) bool {
-			var done bool
-			if err != nil {
+			done := false
+			switch {
+			case err != nil:
 				s.out.fail(err)
 				done = true
-			} else {
+			case s.chunk > 0:
+				s.pending = s.pending[s.chunk:]
+				e.stats.PromptTokens.Add(int64(s.chunk))
+				if len(s.pending) == 0 {
+					done = e.accept(s, s.sampler.Sample(s.st.Logits(), s.history))
+				}
+			case len(s.pending) == 0:
 				done = e.accept(s, s.sampler.Sample(s.st.Logits(), s.history))
 			}
 			if done {
-				e.stats.Finished.Add(1)
-				e.stats.Active.Add(-1)
-				free = append(free, s.st)
+				e.release(s, &free)
 			}
 			return done
 		})
 	}
 }
 
-// start prefills j's prompt on st and takes its first token. It returns
-// nil when the request is already over.
-func (e *Engine) start(j *job, st *llama.State) *seq {
-	if err := j.ctx.Err(); err != nil {
-		e.stats.Canceled.Add(1)
-		e.stats.Finished.Add(1)
-		j.out.fail(err)
-		return nil
-	}
+// stepTokens bounds the rows of one step, so a long prompt is prefilled in
+// chunks between decode steps of the other sequences instead of stalling
+// them.
+const stepTokens = llama.DefaultBatch
+
+// admit gives j the slot st; its prompt is fed by the following steps.
+func (e *Engine) admit(j *job, st *llama.State) *seq {
 	e.stats.QueueWaitNanos.Add(int64(time.Since(j.out.created)))
 	st.Reset()
-	t0 := time.Now()
-	logits, err := st.Forward(j.req.Prompt)
-	e.stats.PrefillNanos.Add(int64(time.Since(t0)))
-	if err != nil {
-		e.stats.Finished.Add(1)
-		j.out.fail(err)
-		return nil
-	}
-	e.stats.PromptTokens.Add(int64(len(j.req.Prompt)))
-	s := &seq{
+	return &seq{
 		job:     j,
 		st:      st,
+		pending: j.req.Prompt,
 		history: append(make([]int, 0, len(j.req.Prompt)+j.limit), j.req.Prompt...),
 		dec:     tokenizer.NewStreamDecoder(e.tok),
 		match:   sample.NewStopMatcher(j.req.Stop),
-		started: t0,
 	}
-	if e.accept(s, s.sampler.Sample(logits, s.history)) {
-		e.stats.Finished.Add(1)
-		return nil
-	}
-	return s
+}
+
+func (e *Engine) release(s *seq, free *[]*llama.State) {
+	e.stats.Finished.Add(1)
+	e.stats.Active.Add(-1)
+	*free = append(*free, s.st)
 }
 
 // accept handles a sampled token: it stops the sequence, or emits the

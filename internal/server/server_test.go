@@ -245,7 +245,7 @@ func TestLoad32Streams(t *testing.T) {
 		want[tp] = engineReply(t, ts, "Tell me about "+tp+".", 48)
 	}
 	st := ts.eng.Stats()
-	steps0, rows0 := st.Steps.Load(), st.StepRows.Load()
+	steps0, rows0 := st.Steps.Load(), st.DecodeRows.Load()
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -263,7 +263,7 @@ func TestLoad32Streams(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	steps, rows := st.Steps.Load()-steps0, st.StepRows.Load()-rows0
+	steps, rows := st.Steps.Load()-steps0, st.DecodeRows.Load()-rows0
 	mean := float64(rows) / float64(steps)
 	if mean < 4 {
 		t.Errorf("mean batch %.2f: requests were not decoded together", mean)
