@@ -29,7 +29,7 @@ func (n *Net) linear(_ int, w *Tensor, y, x []float32) {
 	ad.xd = grow(&ad.xd, len(x))
 	ad.mask = grow(&ad.mask, len(x))
 	ad.xa = grow(&ad.xa, N*r)
-	if p := n.lora.Cfg.Dropout; p > 0 {
+	if p := n.lora.Cfg.Dropout; p > 0 && !n.eval {
 		keep := float32(1 / (1 - p))
 		for i, v := range x {
 			m := float32(0)

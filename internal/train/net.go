@@ -50,6 +50,7 @@ type Net struct {
 	P     *Params
 	B, T  int
 	lora  *LoRA
+	eval  bool // forward only: no dropout
 	g     gemm
 	eps   float32
 	scale float32 // 1/sqrt(head size)
@@ -138,6 +139,7 @@ func (n *Net) Step(b *Batch, lossScale float32) (float64, int, error) {
 	if err := n.check(b); err != nil {
 		return 0, 0, err
 	}
+	n.eval = false
 	n.forward(b)
 	sum, cnt := n.outputLoss(b, lossScale, true)
 	n.backward(b)
@@ -149,6 +151,7 @@ func (n *Net) Loss(b *Batch) (float64, int, error) {
 	if err := n.check(b); err != nil {
 		return 0, 0, err
 	}
+	n.eval = true
 	n.forward(b)
 	sum, cnt := n.outputLoss(b, 0, false)
 	return sum, cnt, nil
@@ -219,14 +222,13 @@ func (n *Net) attendUnit(b *Batch, a *layerActs, u int) {
 			i := row*T + t
 			s0 := t - b.Pos[i]
 			q := a.q[i*qd+h*hs : i*qd+(h+1)*hs]
-			p := a.att[((row*H+h)*T+t)*T:][:T]
-			clear(p)
-			w := p[s0 : t+1]
+			// Only the window [s0, t] of a score row is written or read.
+			w := a.att[((row*H+h)*T+t)*T:][s0 : t+1]
 			for j := range w {
 				kj := (row*T + s0 + j) * kvd
 				w[j] = kernels.Dot(q, a.k[kj+g*hs:kj+(g+1)*hs]) * n.scale
 			}
-			softmax(w)
+			kernels.Softmax(w)
 			o := a.ao[i*qd+h*hs : i*qd+(h+1)*hs]
 			clear(o)
 			for j, pj := range w {
