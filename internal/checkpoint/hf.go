@@ -472,3 +472,35 @@ func ParseQuantType(s string) (tensor.DType, error) {
 	}
 	return 0, fmt.Errorf("type %s: no matmul kernel for it; use q8_0, q4_0, q4_k, q6_k, f16, bf16 or f32", t)
 }
+
+// HFChatTemplate returns tokenizer_config.json's chat_template for an HF
+// directory ("" and no error when there is none): what engine-level code
+// reads from tokenizer.chat_template for a GGUF. A list of named templates
+// yields the one named "default".
+func HFChatTemplate(dir string) (string, error) {
+	cfg, path, err := readTokenizerConfig(dir)
+	if err != nil || cfg == nil {
+		return "", err
+	}
+	raw, ok := cfg["chat_template"]
+	if !ok || string(raw) == "null" {
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, nil
+	}
+	var named []struct {
+		Name     string `json:"name"`
+		Template string `json:"template"`
+	}
+	if err := json.Unmarshal(raw, &named); err != nil {
+		return "", fmt.Errorf("checkpoint %s: chat_template: want a string or a list of {name, template}", path)
+	}
+	for _, n := range named {
+		if n.Name == "default" {
+			return n.Template, nil
+		}
+	}
+	return "", nil
+}

@@ -322,12 +322,10 @@ func (v *ggufVocab) specials(dir string) error {
 		}
 	}
 	if cfg != nil {
-		if raw, ok := cfg["chat_template"]; ok {
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				v.chat, v.hasChat = s, true
-			}
+		if v.chat, err = HFChatTemplate(dir); err != nil {
+			return err
 		}
+		v.hasChat = v.chat != ""
 		for _, typ := range specialTypes {
 			var b bool
 			if raw, ok := cfg["add_"+typ+"_token"]; ok && json.Unmarshal(raw, &b) == nil {

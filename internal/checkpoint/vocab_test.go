@@ -86,3 +86,25 @@ func TestConvertLlama3Tokenizer(t *testing.T) {
 		}
 	}
 }
+
+func TestHFChatTemplate(t *testing.T) {
+	dir := t.TempDir()
+	if s, err := HFChatTemplate(dir); s != "" || err != nil {
+		t.Fatalf("no config: %q, %v", s, err)
+	}
+	cases := map[string]string{
+		`{"chat_template": "{{ bos_token }}"}`: "{{ bos_token }}",
+		`{"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D"}]}`: "D",
+		`{"bos_token": "<s>"}`: "",
+	}
+	for in, want := range cases {
+		os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(in), 0o644)
+		if s, err := HFChatTemplate(dir); s != want || err != nil {
+			t.Errorf("%s: %q, %v", in, s, err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"chat_template": 7}`), 0o644)
+	if _, err := HFChatTemplate(dir); err == nil || !strings.Contains(err.Error(), "tokenizer_config.json") {
+		t.Errorf("bad template: %v", err)
+	}
+}
