@@ -65,7 +65,8 @@ func (m Mat) check(x []float32, n int) {
 	}
 }
 
-// actKind says how the input vector is prepared for a weight type.
+// actBlock is the block size activations are quantized to for weights of
+// type t: 32 (Q8_0), 256 (Q8_K), or 0 when x is used as float32.
 func actBlock(t tensor.DType) int {
 	switch t {
 	case tensor.Q8_0, tensor.Q4_0:
