@@ -63,6 +63,7 @@ type ftNode struct {
 }
 
 type ftScratch struct {
+	word   []byte // "<" + token + ">"
 	feats  []int32
 	hashes []int32
 	hidden []float32

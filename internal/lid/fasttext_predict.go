@@ -70,7 +70,8 @@ func (m *FastText) predict(s *ftScratch, text string, k int) {
 	clear(h)
 	d := m.dim
 	for _, f := range s.feats {
-		addToGeneric(h, m.in[int(f)*d:int(f)*d+d])
+		// Element-wise sums: the SIMD loop adds in fastText's order.
+		addTo(h, m.in[int(f)*d:int(f)*d+d])
 	}
 	scale(h, float32(1.0/float64(len(s.feats))))
 	switch m.loss {
@@ -290,29 +291,21 @@ func (m *FastText) subwords(s *ftScratch, tok string) {
 	if m.bucket == 0 || m.maxn <= 0 {
 		return
 	}
-	wl := len(tok) + 2
-	at := func(k int) byte {
-		switch {
-		case k == 0:
-			return '<'
-		case k == wl-1:
-			return '>'
-		}
-		return tok[k-1]
-	}
-	for i := 0; i < wl; i++ {
-		if at(i)&0xC0 == 0x80 {
+	w := append(append(append(s.word[:0], '<'), tok...), '>')
+	s.word = w
+	for i := 0; i < len(w); i++ {
+		if w[i]&0xC0 == 0x80 {
 			continue
 		}
 		h := uint32(2166136261)
-		for j, n := i, 1; j < wl && n <= m.maxn; n++ {
-			h = (h ^ uint32(int32(int8(at(j))))) * 16777619
+		for j, n := i, 1; j < len(w) && n <= m.maxn; n++ {
+			h = (h ^ uint32(int32(int8(w[j])))) * 16777619
 			j++
-			for j < wl && at(j)&0xC0 == 0x80 {
-				h = (h ^ uint32(int32(int8(at(j))))) * 16777619
+			for j < len(w) && w[j]&0xC0 == 0x80 {
+				h = (h ^ uint32(int32(int8(w[j])))) * 16777619
 				j++
 			}
-			if n >= m.minn && !(n == 1 && (i == 0 || j == wl)) {
+			if n >= m.minn && !(n == 1 && (i == 0 || j == len(w))) {
 				s.feats = append(s.feats, m.nwords+int32(h%uint32(m.bucket)))
 			}
 		}
