@@ -62,9 +62,6 @@ func (t *idTable) id(key uint64) uint32 {
 	}
 }
 
-// len is the number of ids handed out since reset.
-func (t *idTable) len() int { return int(t.n) }
-
 // wordTable interns byte strings (tokens) into dense ids 1, 2, ... within one
 // segment, comparing bytes on hash collisions so ids are exact.
 type wordTable struct {
