@@ -7,46 +7,52 @@
 // vpdpbusd nor vcvtph2ps, hence assembly. Two blocks per iteration with two
 // accumulators hide the FMA latency; an odd last block is handled after.
 
+// vpermps indices spreading [s0, s1] over a zmm as [s0×8, s1×8].
+DATA q80perm<>+0(SB)/8, $0x0000000000000000
+DATA q80perm<>+8(SB)/8, $0x0000000000000000
+DATA q80perm<>+16(SB)/8, $0x0000000000000000
+DATA q80perm<>+24(SB)/8, $0x0000000000000000
+DATA q80perm<>+32(SB)/8, $0x0000000100000001
+DATA q80perm<>+40(SB)/8, $0x0000000100000001
+DATA q80perm<>+48(SB)/8, $0x0000000100000001
+DATA q80perm<>+56(SB)/8, $0x0000000100000001
+GLOBL q80perm<>(SB), RODATA|NOPTR, $64
+
 // func dotQ8_0VNNI(row *byte, qs *int8, d *float32, nb int) float32
+// Two blocks per zmm: vpdpbusd takes |w| unsigned and x with w's sign
+// (negated under a vpmovb2m mask; vpsignb has no 512-bit form).
 TEXT ·dotQ8_0VNNI(SB), NOSPLIT, $0-36
 	MOVQ row+0(FP), SI
 	MOVQ qs+8(FP), DI
 	MOVQ d+16(FP), BX
 	MOVQ nb+24(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y8, Y8, Y8
+	VMOVDQU64 q80perm<>+0(SB), Z13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z9, Z9, Z9 // zero, for the masked negation
+	VXORPS Y8, Y8, Y8 // odd-block tail
 	CMPQ CX, $2
 	JLT  q8tail
 
 q8loop:
-	// block 0
 	VMOVDQU 2(SI), Y1
-	VPABSB  Y1, Y2
-	VMOVDQU (DI), Y3
-	VPSIGNB Y1, Y3, Y3 // x·sign(w)
-	VPXOR   Y4, Y4, Y4
-	VPDPBUSD Y3, Y2, Y4
-	VCVTDQ2PS Y4, Y4
+	VINSERTI64X4 $1, 36(SI), Z1, Z1 // [w_b, w_b+1]
+	VPABSB  Z1, Z2
+	VPMOVB2M Z1, K1
+	VMOVDQU64 (DI), Z3
+	VPSUBB  Z3, Z9, K1, Z3          // x·sign(w)
+	VPXORD  Z4, Z4, Z4
+	VPDPBUSD Z3, Z2, Z4
+	VCVTDQ2PS Z4, Z4
 	MOVWLZX (SI), AX
+	MOVWLZX 34(SI), DX
+	SHLL    $16, DX
+	ORL     DX, AX
 	VMOVD   AX, X5
 	VCVTPH2PS X5, X5
-	VMULSS  (BX), X5, X5
-	VBROADCASTSS X5, Y5
-	VFMADD231PS Y5, Y4, Y0
-	// block 1
-	VMOVDQU 36(SI), Y9
-	VPABSB  Y9, Y10
-	VMOVDQU 32(DI), Y11
-	VPSIGNB Y9, Y11, Y11
-	VPXOR   Y12, Y12, Y12
-	VPDPBUSD Y11, Y10, Y12
-	VCVTDQ2PS Y12, Y12
-	MOVWLZX 34(SI), AX
-	VMOVD   AX, X13
-	VCVTPH2PS X13, X13
-	VMULSS  4(BX), X13, X13
-	VBROADCASTSS X13, Y13
-	VFMADD231PS Y13, Y12, Y8
+	VMOVQ   (BX), X6
+	VMULPS  X6, X5, X5
+	VPERMPS Z5, Z13, Z6
+	VFMADD231PS Z6, Z4, Z0
 	ADDQ $68, SI
 	ADDQ $64, DI
 	ADDQ $8, BX
@@ -69,9 +75,11 @@ q8tail:
 	VCVTPH2PS X5, X5
 	VMULSS  (BX), X5, X5
 	VBROADCASTSS X5, Y5
-	VFMADD231PS Y5, Y4, Y0
+	VFMADD231PS Y5, Y4, Y8
 
 q8done:
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
 	VADDPS Y8, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
