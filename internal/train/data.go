@@ -114,7 +114,8 @@ type Encoder struct {
 // the model would learn to spell "</s>" instead of ending its turn.
 func NewEncoder(tmpl chat.Template, tok tokenizer.Tokenizer) (*Encoder, error) {
 	e := &Encoder{Tmpl: tmpl, Tok: tok, eot: map[int]bool{}}
-	for _, s := range tmpl.Stops().Tokens {
+	stops := tmpl.Stops().Tokens
+	for _, s := range stops {
 		id, ok := tok.TokenID(s)
 		if !ok {
 			continue
@@ -123,6 +124,9 @@ func NewEncoder(tmpl chat.Template, tok tokenizer.Tokenizer) (*Encoder, error) {
 			return nil, fmt.Errorf("train: template %s ends turns with %q, which this tokenizer encodes as %v, not as token %d; use a tokenizer with special-token types (e.g. the model's GGUF)", tmpl.Name(), s, got, id)
 		}
 		e.eot[id] = true
+	}
+	if len(stops) > 0 && len(e.eot) == 0 {
+		return nil, fmt.Errorf("train: template %s ends turns with %q, none of which is a token of this vocabulary; use a tokenizer with special tokens (e.g. the model's GGUF)", tmpl.Name(), stops)
 	}
 	if id := tok.EOS(); id >= 0 {
 		e.eot[id] = true
