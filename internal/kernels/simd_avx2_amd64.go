@@ -95,10 +95,13 @@ func dotAVX2(a, b []float32) float32 {
 	for ; i+8 <= n; i += 8 {
 		s0 = archsimd.LoadFloat32x8Slice(a[i:]).MulAdd(archsimd.LoadFloat32x8Slice(b[i:]), s0)
 	}
-	if i < n {
-		s1 = archsimd.LoadFloat32x8SlicePart(a[i:]).MulAdd(archsimd.LoadFloat32x8SlicePart(b[i:]), s1)
+	s := hsum8(s0.Add(s1).Add(s2.Add(s3)))
+	// Scalar tail: archsimd's masked SlicePart loads trip -race's checkptr on
+	// slices shorter than a vector.
+	for ; i < n; i++ {
+		s += a[i] * b[i]
 	}
-	return hsum8(s0.Add(s1).Add(s2.Add(s3)))
+	return s
 }
 
 func axpyAVX2(y []float32, a float32, x []float32) {
