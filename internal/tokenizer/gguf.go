@@ -50,8 +50,7 @@ func FromGGUF(f *gguf.File) (Tokenizer, error) {
 			return 0, err
 		}
 		if u >= uint64(len(tokens)) {
-			// llama.cpp ignores out-of-range ids in some vocab-only files
-			return -1, nil
+			return 0, fmt.Errorf("gguf %s: %s = %d: outside the %d tokens", f.Path, key, u, len(tokens))
 		}
 		return int(u), nil
 	}

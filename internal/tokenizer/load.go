@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/bayling-go/bayling/internal/gguf"
 )
@@ -31,6 +32,9 @@ func Load(path string) (Tokenizer, error) {
 	}
 	t, err := loadBytes(path, b)
 	if err != nil {
+		if strings.Contains(err.Error(), path) { // GGUF errors already name the file
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
 	return t, nil
@@ -74,9 +78,9 @@ func loadBytes(path string, b []byte) (Tokenizer, error) {
 		defer f.Close()
 		return FromGGUF(f)
 	case len(trimmed) > 0 && trimmed[0] == '{':
-		return loadHFJSON(path, b)
+		return orNil(loadHFJSON(path, b))
 	case looksLikeTiktoken(b):
-		return loadTiktoken(b)
+		return orNil(loadTiktoken(b))
 	}
 	spmErr := errors.New("not a SentencePiece model")
 	if len(b) > 0 && b[0] == 0x0A {
@@ -87,9 +91,18 @@ func loadBytes(path string, b []byte) (Tokenizer, error) {
 		spmErr = fmt.Errorf("as SentencePiece model: %w", err)
 	}
 	if looksLikeLlama2C(b) {
-		return parseLlama2C(b, 0)
+		return orNil(parseLlama2C(b, 0))
 	}
 	return nil, fmt.Errorf("unrecognised tokenizer format (not GGUF, tokenizer.json, tiktoken, llama2.c tokenizer.bin; %v)", spmErr)
+}
+
+// orNil keeps a failed concrete loader from returning a non-nil interface
+// that holds a nil pointer.
+func orNil[T Tokenizer](t T, err error) (Tokenizer, error) {
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // looksLikeTiktoken checks the first line for "base64 rank".
