@@ -55,6 +55,9 @@ func BeamSearch(ctx context.Context, m *llama.Model, prompts [][]int, opt BeamOp
 				continue
 			}
 			g.advance(step)
+			if g.done { // finished by this step: nothing left to feed
+				continue
+			}
 			for _, b := range g.live {
 				states = append(states, b.st)
 				tokens = append(tokens, b.tokens[len(b.tokens)-1])

@@ -134,3 +134,36 @@ func TestBeamMatchesReference(t *testing.T) {
 		t.Log("beam search chose the greedy text for every prompt")
 	}
 }
+
+// A prompt whose most likely first token is a stop token finishes at once,
+// with nothing generated, whatever the beam count.
+func TestBeamStopsOnFirstToken(t *testing.T) {
+	l := loadStories(t)
+	p := encode(l, prompts[0])
+	st, err := l.Model.NewState(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits, err := st.Forward(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := topK(toF64(logits), 1)[0]
+	for _, beams := range []int{1, 3} {
+		got, err := BeamSearch(t.Context(), l.Model, [][]int{p}, BeamOptions{Beams: beams, MaxTokens: 10, StopIDs: []int{first}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if beams == 1 && len(got[0]) != 0 {
+			t.Errorf("beams %d: got %v, want nothing", beams, got[0])
+		}
+	}
+}
+
+func toF64(x []float32) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	return out
+}
