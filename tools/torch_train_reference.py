@@ -14,6 +14,12 @@ to internal/train/testdata/torch_reference.safetensors. RoPE rotates
 adjacent pairs (GGUF / llama2.c convention), as the Go forward does.
 
 Usage: /usr/bin/python3 tools/torch_train_reference.py [OUT]
+       /usr/bin/python3 tools/torch_train_reference.py --bench THREADS [STEPS]
+
+--bench times full training steps (forward, backward, AdamW; float32) on the
+stories15M shape (dim 288, 6 layers, 6 heads, hidden 768, vocab 32000, tied
+embeddings, batch 8x256) with the same model code, and prints tokens/s per
+step; it is the PyTorch side of BENCHMARKS.md's training table.
 """
 import json
 import math
@@ -99,7 +105,8 @@ def rope_tables(pos, hs, theta):
     i = np.arange(hs // 2, dtype=np.float32)
     f = (np.float32(1) / np.power(np.float32(theta), (np.float32(2) * i) / np.float32(hs), dtype=np.float32)).astype(np.float32)
     ang = (pos.numpy().astype(np.float32)[..., None] * f).astype(np.float64)  # float32 product, as in Go
-    return torch.tensor(np.cos(ang)), torch.tensor(np.sin(ang))
+    dt = torch.get_default_dtype()
+    return torch.tensor(np.cos(ang), dtype=dt), torch.tensor(np.sin(ang), dtype=dt)
 
 
 def rope(x, cos, sin):  # x: B,T,H,hs ; adjacent pairs
@@ -164,7 +171,41 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
+def bench(threads, steps):
+    import time
+    torch.set_num_threads(threads)
+    torch.set_default_dtype(torch.float32)
+    global CFG
+    CFG = dict(dim=288, hidden=768, layers=6, heads=6, kv_heads=6, vocab=32000, eps=1e-5, theta=10000.0)
+    B, T = 8, 256
+    g = torch.Generator().manual_seed(0)
+    p = {}
+    for name, shape, decay in param_specs():
+        if name == "output.weight":
+            continue  # tied, as stories15M
+        p[name] = (torch.randn(shape, generator=g) * 0.02 if decay else torch.ones(shape)).requires_grad_()
+    p["output.weight"] = p["token_embd.weight"]
+    params = [v for k, v in p.items() if k != "output.weight"]
+    opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
+    toks = torch.randint(0, CFG["vocab"], (B, T), generator=g)
+    tgt = torch.randint(0, CFG["vocab"], (B, T), generator=g)
+    pos = torch.arange(T).repeat(B, 1)
+    for step in range(steps + 1):
+        t0 = time.perf_counter()
+        opt.zero_grad()
+        s, n = loss_sum(p, toks, pos, tgt)
+        (s / n).backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        dt = time.perf_counter() - t0
+        if step > 0:  # step 0 warms up
+            print(f"torch step {step}: {B * T / dt:.1f} tokens/s", flush=True)
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--bench":
+        bench(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 3)
+        return
     torch.set_default_dtype(torch.float64)
     out = sys.argv[1] if len(sys.argv) > 1 else "internal/train/testdata/torch_reference.safetensors"
     p = init_params()

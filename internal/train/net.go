@@ -297,7 +297,9 @@ func (n *Net) outputLoss(b *Batch, lossScale float32, backward bool) (float64, i
 }
 
 // crossEntropy returns -log softmax(x)[target] (0 for target -1) and, with
-// grad, overwrites x by scale·(softmax(x) − onehot(target)).
+// grad, overwrites x by scale·(softmax(x) − onehot(target)). The softmax is
+// kernels' SIMD one; when the target's probability is below e^-60, too
+// small to take the log of in float32, the loss is an exact log-sum-exp.
 func crossEntropy(x []float32, target int, scale float32, grad bool) float32 {
 	if target < 0 {
 		if grad {
@@ -309,19 +311,32 @@ func crossEntropy(x []float32, target int, scale float32, grad bool) float32 {
 	for _, v := range x {
 		mx = max(mx, v)
 	}
+	exact := !grad || mx-x[target] > 60
+	var loss float32
+	if exact {
+		loss = logSumExp(x, mx) - x[target]
+		if !grad {
+			return loss
+		}
+	}
+	kernels.Softmax(x)
+	if !exact {
+		loss = -float32(math.Log(float64(x[target])))
+	}
+	for i := range x {
+		x[i] *= scale
+	}
+	x[target] -= scale
+	return loss
+}
+
+// logSumExp is log Σ exp(x) with float64 accumulation; mx is max(x).
+func logSumExp(x []float32, mx float32) float32 {
 	var sum float64
 	for _, v := range x {
 		sum += math.Exp(float64(v - mx))
 	}
-	loss := float32(math.Log(sum)) - (x[target] - mx)
-	if grad {
-		inv := 1 / sum
-		for i, v := range x {
-			x[i] = scale * float32(math.Exp(float64(v-mx))*inv)
-		}
-		x[target] -= scale
-	}
-	return loss
+	return float32(math.Log(sum)) + mx
 }
 
 func (n *Net) backward(b *Batch) {
