@@ -198,17 +198,30 @@ func BenchmarkDecodeShape(b *testing.B) {
 		mats = append(mats, out)
 		bytes += len(out.Data)
 		x := randVec(rng, F)
-		dst := make([]float32, V)
+		dst := make([]float32, max(V, 3*E, 2*F))
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%v/t%d", typ, threads), func(b *testing.B) {
 				p := NewPool(threads)
 				defer p.Close()
 				b.SetBytes(int64(bytes))
 				c0 := cpuTime()
+				// Per layer as a model runs it: Q/K/V in one MatVecs call,
+				// the output projection, gate/up in one call, then down.
+				q, kv, gu := make([]Out, 3), make([]Out, 1), make([]Out, 2)
 				for b.Loop() {
-					for _, m := range mats {
-						p.MatVec(dst[:m.Rows], m, x[:m.Cols])
+					for l := 0; l < layers; l++ {
+						m := mats[l*7 : l*7+7]
+						for i := range q {
+							q[i] = Out{Dst: dst[i*E : (i+1)*E], M: m[i]}
+						}
+						p.MatVecs(x[:E], q)
+						kv[0] = Out{Dst: dst[:E], M: m[3]}
+						p.MatVecs(x[:E], kv)
+						gu[0], gu[1] = Out{Dst: dst[:F], M: m[4]}, Out{Dst: dst[F : 2*F], M: m[5]}
+						p.MatVecs(x[:E], gu)
+						p.MatVec(dst[:E], m[6], x[:F])
 					}
+					p.MatVec(dst[:V], out, x[:E])
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 				reportCPU(b, c0, bytes, threads)
