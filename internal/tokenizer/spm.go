@@ -19,6 +19,7 @@ type SPM struct {
 	unk            int
 	addDummyPrefix bool
 	byteFallback   bool
+	removeExtraWS  bool // SentencePiece remove_extra_whitespaces: trim and collapse ' ' runs
 	// merge holds the pieces that may be formed by merging: SentencePiece's
 	// pieces_ (normal, user-defined and unused; not control, unknown, byte).
 	merge   map[string]int32
@@ -97,6 +98,9 @@ func (t *SPM) Encode(text string, opt EncodeOptions) []int {
 }
 
 func (t *SPM) encodeFragment(dst []int, frag string, afterSpecial bool) []int {
+	if t.removeExtraWS {
+		frag = strings.Trim(frag, " ")
+	}
 	if frag == "" {
 		return dst
 	}
@@ -110,6 +114,9 @@ func (t *SPM) encodeFragment(dst []int, frag string, afterSpecial bool) []int {
 	}
 	for i := 0; i < len(frag); i++ {
 		if frag[i] == ' ' {
+			if t.removeExtraWS && i > 0 && frag[i-1] == ' ' {
+				continue
+			}
 			text = append(text, spaceSymbol...)
 		} else {
 			text = append(text, frag[i])
@@ -262,7 +269,7 @@ func (t *SPM) decodeStep(st *decodeState, id int) {
 	}
 	st.drain(true)
 	p := t.pieces[id]
-	if st.atStart && t.addDummyPrefix {
+	if st.atStart && (t.addDummyPrefix || t.removeExtraWS) {
 		p = strings.TrimPrefix(p, spaceSymbol)
 	}
 	st.atStart = false

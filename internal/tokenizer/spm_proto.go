@@ -231,9 +231,9 @@ func spmFromModel(m *spmModel) (*SPM, error) {
 	}
 	// Llama-style models use the identity normalizer; anything else
 	// (nmt_nfkc charsmaps, whitespace collapsing) would change the ids.
-	if m.charsmap || m.removeExtraWS || !m.escapeWS {
-		return nil, fmt.Errorf("normalizer %q (charsmap %v, remove_extra_whitespaces %v, escape_whitespaces %v): only the identity normalizer is supported",
-			m.normName, m.charsmap, m.removeExtraWS, m.escapeWS)
+	if m.charsmap || !m.escapeWS {
+		return nil, fmt.Errorf("normalizer %q (charsmap %v, escape_whitespaces %v): only the identity normalizer with escaped whitespace is supported",
+			m.normName, m.charsmap, m.escapeWS)
 	}
 	n := len(m.pieces)
 	for _, id := range []int{m.bos, m.eos, m.unk} {
@@ -241,7 +241,9 @@ func spmFromModel(m *spmModel) (*SPM, error) {
 			return nil, fmt.Errorf("special id %d outside the %d pieces", id, n)
 		}
 	}
-	return newSPM(m.pieces, m.types, m.scores, m.bos, m.eos, m.unk, m.addDummyPrefix, m.byteFallback), nil
+	t := newSPM(m.pieces, m.types, m.scores, m.bos, m.eos, m.unk, m.addDummyPrefix, m.byteFallback)
+	t.removeExtraWS = m.removeExtraWS
+	return t, nil
 }
 
 // LoadSPMBytes builds a tokenizer from the bytes of a SentencePiece
