@@ -81,36 +81,19 @@ func runGenerate(ctx context.Context, in io.Reader, out, errOut io.Writer, o *ge
 	if o.n < -1 {
 		return fmt.Errorf("generate: -n %d: want -1 or a count >= 0", o.n)
 	}
-	if o.promptFile != "" {
-		if o.prompt != "" {
-			return fmt.Errorf("generate: give the prompt with -p or -f, not both")
-		}
-		b, err := readInput(o.promptFile, in)
-		if err != nil {
-			return fmt.Errorf("generate: %w", err)
-		}
-		o.prompt = string(b)
+	if err := o.readPrompt(in); err != nil {
+		return err
 	}
 	ck, err := checkpoint.Load(o.model, checkpoint.Options{Tokenizer: o.tokenizer})
 	if err != nil {
 		return err
 	}
 	defer ck.Close()
-	m, err := llama.New(ck.Config, ck.Weights)
+	st, closePool, err := o.newState(ck)
 	if err != nil {
 		return err
 	}
-	pool := kernels.NewPool(o.threads)
-	defer pool.Close()
-	m.SetPool(pool)
-	kvType, err := tensor.ParseDType(o.cacheType)
-	if err != nil {
-		return fmt.Errorf("generate: --cache-type: %w", err)
-	}
-	st, err := m.NewStateWith(llama.StateOptions{Context: o.ctx, KVType: kvType})
-	if err != nil {
-		return err
-	}
+	defer closePool()
 	if o.seed < 0 {
 		o.params.Seed = uint64(time.Now().UnixNano())
 	} else {
@@ -126,12 +109,10 @@ func runGenerate(ctx context.Context, in io.Reader, out, errOut io.Writer, o *ge
 	if len(prompt) == 0 {
 		return fmt.Errorf("generate: empty prompt and the model adds no BOS token")
 	}
-	for _, id := range o.stopIDs {
-		if id < 0 || id >= ck.Config.VocabSize {
-			return fmt.Errorf("generate: --stop-id %d outside vocabulary of %d", id, ck.Config.VocabSize)
-		}
+	stop, err := o.stopTokens(ck)
+	if err != nil {
+		return err
 	}
-	stop := append(slices.Clone(ck.Stop), o.stopIDs...)
 	g := &generation{out: out, tok: ck.Tokenizer, ids: o.ids, stop: stop, match: sample.NewStopMatcher(o.stops)}
 	stats, err := g.run(ctx, st, sp, prompt, o.n, !o.noPrompt)
 	if err != nil {
@@ -139,6 +120,53 @@ func runGenerate(ctx context.Context, in io.Reader, out, errOut io.Writer, o *ge
 	}
 	fmt.Fprintln(errOut, stats)
 	return nil
+}
+
+// readPrompt takes the prompt from -f if given.
+func (o *generateOptions) readPrompt(in io.Reader) error {
+	if o.promptFile == "" {
+		return nil
+	}
+	if o.prompt != "" {
+		return fmt.Errorf("generate: give the prompt with -p or -f, not both")
+	}
+	b, err := readInput(o.promptFile, in)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	o.prompt = string(b)
+	return nil
+}
+
+// newState builds the model on a worker pool (closed by the returned
+// function) and one sequence with the requested context and cache type.
+func (o *generateOptions) newState(ck *checkpoint.Model) (*llama.State, func(), error) {
+	kvType, err := tensor.ParseDType(o.cacheType)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate: --cache-type: %w", err)
+	}
+	m, err := llama.New(ck.Config, ck.Weights)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool := kernels.NewPool(o.threads)
+	m.SetPool(pool)
+	st, err := m.NewStateWith(llama.StateOptions{Context: o.ctx, KVType: kvType})
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	return st, pool.Close, nil
+}
+
+// stopTokens is the model's stop ids plus --stop-id.
+func (o *generateOptions) stopTokens(ck *checkpoint.Model) ([]int, error) {
+	for _, id := range o.stopIDs {
+		if id < 0 || id >= ck.Config.VocabSize {
+			return nil, fmt.Errorf("generate: --stop-id %d outside vocabulary of %d", id, ck.Config.VocabSize)
+		}
+	}
+	return append(slices.Clone(ck.Stop), o.stopIDs...), nil
 }
 
 // generation streams one completion to out.
