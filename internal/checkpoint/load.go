@@ -48,8 +48,13 @@ type Options struct {
 	Quantize string
 }
 
-// Load opens a checkpoint, recognising the format by its first bytes.
+// Load opens a checkpoint, recognising the format by its first bytes. path
+// may also be ORG/NAME[@REV], a model in the Hugging Face cache.
 func Load(path string, opt Options) (*Model, error) {
+	path, err := resolvePath(path)
+	if err != nil {
+		return nil, err
+	}
 	format, err := sniff(path)
 	if err != nil {
 		return nil, err
