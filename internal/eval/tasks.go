@@ -32,7 +32,7 @@ var specs = map[string]taskSpec{
 	"xcopa": {eval: "test", fewshot: "val", sampler: SamplerRandom, doc: xcopaDoc},
 	// No test_split in the harness: validation is evaluated, and with
 	// test_split unset the harness draws one extra example.
-	"xnli": {eval: "validation", fewshot: "train", drawExtra: true, sampler: SamplerRandom, doc: xnliDoc},
+	"xnli":        {eval: "validation", fewshot: "train", drawExtra: true, sampler: SamplerRandom, doc: xnliDoc},
 	"xstorycloze": {eval: "eval", fewshot: "train", drawExtra: true, sampler: SamplerRandom, doc: storyDoc},
 	"belebele":    {eval: "test", fewshot: "test", drawExtra: true, sampler: SamplerFirstN, doc: belebeleDoc},
 	"m_arc":       {eval: "test", fewshot: "train", sampler: SamplerRandom, doc: arcDoc},
