@@ -38,6 +38,7 @@ type scoreFlags struct {
 	terCase, terAsian, terNoPunct, terNormal bool
 
 	quiet, short, scoreOnly, noColor, json bool
+	unsupported                            [][2]string // long name, reason
 	width                                  int
 	format                                 string
 }
@@ -77,6 +78,32 @@ func (f *scoreFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.format, "format", "f", "text", "output format: text or json")
 	fs.BoolVar(&f.json, "json", false, "same as --format json")
 	fs.BoolVar(&f.noColor, "no-color", false, "accepted for compatibility (-nc)")
+
+	// sacreBLEU options this command does not offer, so that a copied
+	// command line fails with a reason rather than "unknown flag".
+	for _, u := range []struct{ long, short, why string }{
+		{"test-set", "t", "built-in test sets need downloads; give the reference files"},
+		{"confidence", "", "bootstrap confidence intervals are not implemented"},
+		{"paired-bs", "", "paired significance tests are not implemented"},
+		{"paired-ar", "", "paired significance tests are not implemented"},
+		{"detail", "d", "origlang/subset breakdowns need test-set metadata"},
+	} {
+		fs.StringP(u.long, u.short, "", u.why)
+		fs.Lookup(u.long).NoOptDefVal = "set"
+		fs.Lookup(u.long).Hidden = true
+		f.unsupported = append(f.unsupported, [2]string{u.long, u.why})
+	}
+}
+
+// checkUnsupported reports the first sacreBLEU option given that this
+// command does not implement.
+func (f *scoreFlags) checkUnsupported(fs *pflag.FlagSet) error {
+	for _, u := range f.unsupported {
+		if fs.Changed(u[0]) {
+			return fmt.Errorf("--%s: %s", u[0], u[1])
+		}
+	}
+	return nil
 }
 
 // sacreAliases are sacreBLEU's multi-letter single-dash options, which
@@ -148,6 +175,9 @@ available: give the reference files.`,
 			if *help {
 				cmd.Flags().AddFlagSet(fs)
 				return cmd.Help()
+			}
+			if err := f.checkUnsupported(fs); err != nil {
+				return fmt.Errorf("eval score: %w", err)
 			}
 			f.refs = append(fs.Args(), f.refs...)
 			f.smoothValueSet = fs.Changed("smooth-value")

@@ -153,6 +153,8 @@ func TestEvalScoreRefFlagsAndErrors(t *testing.T) {
 		{[]string{ref, "-i", hyp, "-m", "bleu", "chrf", "-sl"}, "one metric"},
 		{[]string{tsv, "-nr", "3", "-i", hyp}, "refs.tsv: line 1: expected 3 tab-separated references, found 2"},
 		{[]string{ref, "-i", hyp, "-e", "latin-1"}, "only utf-8"},
+		{[]string{"-t", "wmt22", "-l", "zh-en", "-i", hyp}, "--test-set: built-in test sets"},
+		{[]string{ref, "-i", hyp, "--paired-bs"}, "--paired-bs: paired significance"},
 	} {
 		if _, err := runEvalScore(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
