@@ -49,6 +49,9 @@ func (m *Model) Save(path string) (err error) {
 	if err = binary.Write(tmp, binary.LittleEndian, crc.Sum32()); err != nil {
 		return fmt.Errorf("lid: save %s: %w", path, err)
 	}
+	if err = tmp.Chmod(0o644); err != nil { // CreateTemp makes it 0600
+		return fmt.Errorf("lid: save %s: %w", path, err)
+	}
 	if err = tmp.Sync(); err != nil {
 		return fmt.Errorf("lid: save %s: %w", path, err)
 	}
