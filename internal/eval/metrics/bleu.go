@@ -275,7 +275,6 @@ type ngramWorker struct {
 	refCnt []int32
 	refMax []int32
 	seen   []uint32 // distinct hypothesis n-gram ids of the current order
-	runes  []rune
 }
 
 // preprocess appends the lowercased (optionally) text to w.arena via tok,
