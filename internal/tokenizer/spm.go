@@ -24,6 +24,10 @@ type SPM struct {
 	// pieces_ (normal, user-defined and unused; not control, unknown, byte).
 	merge   map[string]int32
 	scratch bufPool[spmScratch]
+	// wordSplit: no mergeable piece has '▁' after another character, so
+	// words (a '▁' run plus what follows) encode independently and cache.
+	wordSplit bool
+	cache     wordCache
 }
 
 type spmSymbol struct {
@@ -63,6 +67,17 @@ func newSPM(pieces []string, types []TokenType, scores []float32, bos, eos, unk 
 		case TypeByte:
 			if b, ok := parseBytePiece(p); ok && t.byteIDs[b] < 0 {
 				t.byteIDs[b] = id
+			}
+		}
+	}
+	t.wordSplit = true
+	for p := range t.merge {
+		if i := strings.Index(p, spaceSymbol); i > 0 && !strings.HasSuffix(p[:i], spaceSymbol) {
+			t.wordSplit = false
+		} else if i == 0 {
+			rest := strings.TrimLeft(p, spaceSymbol)
+			if strings.Contains(rest, spaceSymbol) {
+				t.wordSplit = false
 			}
 		}
 	}
@@ -124,6 +139,43 @@ func (t *SPM) encodeFragment(dst []int, frag string, afterSpecial bool) []int {
 	}
 	sc.text = text
 
+	if !t.wordSplit {
+		return t.mergeSymbols(dst, text, sc)
+	}
+	// No piece has '▁' after another character, so no merge crosses the
+	// start of a '▁' run: each such word merges on its own, and frequent
+	// words come from the cache.
+	start := 0
+	for i := 1; i <= len(text); i++ {
+		if i < len(text) && !(text[i] == 0xE2 && i+2 < len(text) && text[i+1] == 0x96 && text[i+2] == 0x81 && !endsWithSpace(text[:i])) {
+			continue
+		}
+		w := text[start:i]
+		start = i
+		if len(w) > cacheMaxWord {
+			dst = t.mergeSymbols(dst, w, sc)
+			continue
+		}
+		if ids, ok := t.cache.get(string(w)); ok {
+			for _, id := range ids {
+				dst = append(dst, int(id))
+			}
+			continue
+		}
+		n := len(dst)
+		dst = t.mergeSymbols(dst, w, sc)
+		t.cache.put(string(w), dst[n:])
+	}
+	return dst
+}
+
+func endsWithSpace(b []byte) bool {
+	n := len(b)
+	return n >= 3 && b[n-3] == 0xE2 && b[n-2] == 0x96 && b[n-1] == 0x81
+}
+
+// mergeSymbols runs the score-ordered merges over text and appends the ids.
+func (t *SPM) mergeSymbols(dst []int, text []byte, sc *spmScratch) []int {
 	// One symbol per UTF-8 character (an invalid byte is its own symbol).
 	syms := sc.syms[:0]
 	for i := 0; i < len(text); {
