@@ -6,10 +6,9 @@ package gguf
 import (
 	"errors"
 	"fmt"
-	"os"
 
+	"github.com/bayling-go/bayling/internal/mmap"
 	"github.com/bayling-go/bayling/internal/tensor"
-	"golang.org/x/sys/unix"
 )
 
 const (
@@ -114,29 +113,13 @@ func tensorBytes(dims []uint64, t tensor.DType) (int64, error) {
 
 // Open memory-maps path read-only and parses it.
 func Open(path string) (*File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	m, err := mmap.Map(path, 24, "a GGUF header")
 	if err != nil {
 		return nil, fmt.Errorf("gguf %s: %w", path, err)
 	}
-	size := st.Size()
-	if size < 24 {
-		return nil, fmt.Errorf("gguf %s: file is %d bytes, too short for a GGUF header", path, size)
-	}
-	if int64(int(size)) != size {
-		return nil, fmt.Errorf("gguf %s: file too large to map", path)
-	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("gguf %s: mmap: %w", path, err)
-	}
 	gf, err := Parse(m, path)
 	if err != nil {
-		unix.Munmap(m)
+		mmap.Unmap(m)
 		return nil, err
 	}
 	gf.mapped = m
@@ -150,8 +133,8 @@ func (f *File) Close() error {
 	}
 	m := f.mapped
 	f.mapped, f.data = nil, nil
-	if err := unix.Munmap(m); err != nil {
-		return fmt.Errorf("gguf %s: munmap: %w", f.Path, err)
+	if err := mmap.Unmap(m); err != nil {
+		return fmt.Errorf("gguf %s: %w", f.Path, err)
 	}
 	return nil
 }

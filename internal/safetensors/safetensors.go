@@ -11,14 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/bayling-go/bayling/internal/mmap"
 	"github.com/bayling-go/bayling/internal/tensor"
-	"golang.org/x/sys/unix"
 )
 
 // MaxHeaderSize bounds the JSON header, as the reference implementation does
@@ -86,29 +85,13 @@ var ErrNotFound = errors.New("not found")
 
 // Open memory-maps path read-only and parses it.
 func Open(path string) (*File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	m, err := mmap.Map(path, 8, "a header")
 	if err != nil {
 		return nil, fmt.Errorf("safetensors %s: %w", path, err)
 	}
-	size := st.Size()
-	if size < 8 {
-		return nil, fmt.Errorf("safetensors %s: file is %d bytes, too short for a header", path, size)
-	}
-	if int64(int(size)) != size {
-		return nil, fmt.Errorf("safetensors %s: file too large to map", path)
-	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors %s: mmap: %w", path, err)
-	}
 	sf, err := Parse(m, path)
 	if err != nil {
-		unix.Munmap(m)
+		mmap.Unmap(m)
 		return nil, err
 	}
 	sf.mapped = m
@@ -122,8 +105,8 @@ func (f *File) Close() error {
 	}
 	m := f.mapped
 	f.mapped, f.data = nil, nil
-	if err := unix.Munmap(m); err != nil {
-		return fmt.Errorf("safetensors %s: munmap: %w", f.Path, err)
+	if err := mmap.Unmap(m); err != nil {
+		return fmt.Errorf("safetensors %s: %w", f.Path, err)
 	}
 	return nil
 }
