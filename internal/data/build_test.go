@@ -300,3 +300,15 @@ func TestAllFloresLanguagesBothHubs(t *testing.T) {
 	}
 	t.Logf("in %d out %d dropped %v", m.Counts.In, m.Counts.Out, m.Counts.Dropped)
 }
+
+func TestPairsAmong(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, filepath.Join(dir, "r.yaml"), "inputs:\n  - kind: multiway\n    path: x\npairs_among: [fr, de, es]\npairs: [eng_Latn-fra_Latn]\n")
+	r, err := LoadRecipe(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Pairs) != 7 || r.Pairs[0] != "eng_Latn-fra_Latn" || r.Pairs[1] != "fra_Latn-deu_Latn" {
+		t.Fatalf("pairs %v", r.Pairs)
+	}
+}

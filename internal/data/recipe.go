@@ -16,9 +16,10 @@ import (
 type Recipe struct {
 	Seed        uint64             `json:"seed"`
 	Inputs      []Input            `json:"inputs"`
-	Languages   []string           `json:"languages,omitempty"` // restrict multiway inputs; empty = all
-	Hubs        []string           `json:"hubs,omitempty"`      // default eng_Latn, zho_Hans
-	Pairs       []string           `json:"pairs,omitempty"`     // extra directions "src-tgt"
+	Languages   []string           `json:"languages,omitempty"`   // restrict multiway inputs; empty = all
+	Hubs        []string           `json:"hubs,omitempty"`        // default eng_Latn, zho_Hans
+	Pairs       []string           `json:"pairs,omitempty"`       // extra directions "src-tgt"
+	PairsAmong  []string           `json:"pairs_among,omitempty"` // every direction between these languages
 	TemplateMix map[string]float64 `json:"template_mix,omitempty"`
 	MultiTurn   float64            `json:"multiturn_rate,omitempty"` // share of units that also yield a multi-turn record
 	Ratios      map[string]float64 `json:"ratios,omitempty"`         // zh/en/cross; default 43.2/26.2/30.6
@@ -89,6 +90,17 @@ func (r *Recipe) validate() error {
 	if err := canon("hubs", r.Hubs); err != nil {
 		return err
 	}
+	if err := canon("pairs_among", r.PairsAmong); err != nil {
+		return err
+	}
+	for _, a := range r.PairsAmong {
+		for _, b := range r.PairsAmong {
+			if a != b {
+				r.Pairs = append(r.Pairs, a+"-"+b)
+			}
+		}
+	}
+	r.PairsAmong = nil // expanded into Pairs: one spelling of the recipe
 	for i, p := range r.Pairs {
 		a, b, ok := strings.Cut(p, "-")
 		if !ok {
