@@ -85,12 +85,22 @@ type parser struct {
 func (p *parser) split(src string) error {
 	src = strings.TrimPrefix(src, "\ufeff")
 	p.all = strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
-	for n, raw := range p.all {
+	blockIndent := -1 // indent of a "key: |" line whose content follows
+	for n := 0; n < len(p.all); n++ {
+		raw := p.all[n]
+		t := strings.TrimLeft(raw, " ")
+		indent := len(raw) - len(t)
+		if blockIndent >= 0 && (strings.TrimSpace(raw) == "" || indent > blockIndent) {
+			// Block scalar content: kept as is (blockScalar reads p.all).
+			if strings.TrimSpace(raw) != "" {
+				p.lines = append(p.lines, line{num: n + 1, indent: indent, text: strings.TrimSpace(raw), raw: raw})
+			}
+			continue
+		}
+		blockIndent = -1
 		if strings.Contains(raw, "\t") && strings.TrimLeft(raw, " ") != strings.TrimLeft(raw, " \t") {
 			return fmt.Errorf("line %d: tab in indentation", n+1)
 		}
-		t := strings.TrimLeft(raw, " ")
-		indent := len(raw) - len(t)
 		t = strings.TrimRight(stripComment(t), " \t")
 		if t == "" {
 			continue
@@ -101,9 +111,45 @@ func (p *parser) split(src string) error {
 		if t == "---" || t == "..." {
 			return fmt.Errorf("line %d: multiple documents are not supported", n+1)
 		}
-		p.lines = append(p.lines, line{num: n + 1, indent: indent, text: t, raw: raw})
+		// A flow collection may continue over the following lines.
+		first := n
+		for flowDepth(t) > 0 && n+1 < len(p.all) {
+			n++
+			t += " " + strings.TrimSpace(stripComment(strings.TrimLeft(p.all[n], " ")))
+		}
+		if flowDepth(t) > 0 {
+			return fmt.Errorf("line %d: unterminated flow collection", first+1)
+		}
+		p.lines = append(p.lines, line{num: first + 1, indent: indent, text: t, raw: raw})
+		if _, rest, ok := splitKey(t); ok && rest != "" && (rest[0] == '|' || rest[0] == '>') {
+			blockIndent = indent
+		}
 	}
 	return nil
+}
+
+// flowDepth is the number of [ and { left open in s, outside quotes.
+func flowDepth(s string) int {
+	depth := 0
+	var q byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case q != 0:
+			if c == '\\' && q == '"' {
+				i++
+			} else if c == q {
+				q = 0
+			}
+		case (c == '"' || c == '\'') && (i == 0 || strings.IndexByte(" [{,:", s[i-1]) >= 0):
+			q = c
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return depth
 }
 
 // stripComment removes a " #" comment that is outside quotes.

@@ -103,3 +103,23 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse(data) // must not panic
 	})
 }
+
+func TestMultiLineFlowAndBlockBrackets(t *testing.T) {
+	src := "langs: [a, b,\n  c, \"d]\",\n  e]   # five\nmap: {x: 1,\n  y: [2, 3]}\ntext: |\n  [not a list\n  still text\nafter: 1\n"
+	got, err := Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"langs": []any{"a", "b", "c", "d]", "e"},
+		"map":   map[string]any{"x": int64(1), "y": []any{int64(2), int64(3)}},
+		"text":  "[not a list\nstill text\n",
+		"after": int64(1),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v", got)
+	}
+	if _, err := Parse([]byte("a: [1,\n2\n")); err == nil || !strings.Contains(err.Error(), "line 1: unterminated") {
+		t.Fatalf("unterminated: %v", err)
+	}
+}
