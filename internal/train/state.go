@@ -146,6 +146,9 @@ func (r *runner) writeLog() error {
 func (r *runner) plot() error {
 	tr := plot.XY{Name: "train loss"}
 	ev := plot.XY{Name: "eval loss"}
+	if r.st.EvalBefore != nil {
+		ev.X, ev.Y = []float64{0}, []float64{*r.st.EvalBefore}
+	}
 	for _, row := range r.st.Log {
 		tr.X = append(tr.X, float64(row.Step))
 		tr.Y = append(tr.Y, row.Loss)
