@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -85,10 +86,15 @@ func runEvalTranslate(cmd *cobra.Command, o *evalTranslateOptions) error {
 		return fmt.Errorf("eval translate: %w (choose one with --template)", err)
 	}
 	errOut := cmd.ErrOrStderr()
+	// Absolute, so that a resumed run from another folder matches.
+	modelPath, err := filepath.Abs(o.model)
+	if err != nil {
+		return err
+	}
 	rep, err := eval.RunTranslate(cmd.Context(), eval.TranslateOptions{
 		Data: o.data, Split: o.split, Pairs: o.pairs, Limit: o.limit, Batch: o.batch, Out: o.out, SPMModel: o.spm,
 		Settings: map[string]string{
-			"model": o.model, "model_id": l.ID, "template": p.T.Name(), "prompt_lang": o.promptLang,
+			"model": modelPath, "model_id": l.ID, "template": p.T.Name(), "prompt_lang": o.promptLang,
 			"beams": strconv.Itoa(o.beams), "max_tokens": strconv.Itoa(o.maxTokens), "batch": strconv.Itoa(o.batch),
 			"tokenizer": o.tokenizer,
 		},

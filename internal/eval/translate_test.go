@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
@@ -121,6 +122,26 @@ func TestTranslateRunResumesAndScores(t *testing.T) {
 	if _, err := RunTranslate(context.Background(), opt); err == nil || !strings.Contains(err.Error(), "model") {
 		t.Fatalf("settings mismatch: err = %v", err)
 	}
+	// spBLEU with a SentencePiece unigram model (the flores200 model is
+	// not in ../shared; a tiny one built here exercises the same path).
+	opt.Settings = map[string]string{"model": "oracle"}
+	opt.SPMModel = filepath.Join(t.TempDir(), "tiny.model")
+	if err := os.WriteFile(opt.SPMModel, tinyUnigramSPM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = RunTranslate(context.Background(), opt); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range rep.Directions {
+		if d.SPBLEU == nil || d.Tgt != "zho_Hans" && math.Abs(*d.SPBLEU-100) > 1e-9 {
+			// (Chinese lines are one <unk> run each in this vocabulary:
+			// no 4-grams, so spBLEU is not 100 there.)
+			t.Errorf("%s: spBLEU %v, want 100", d.Direction, d.SPBLEU)
+		}
+	}
+	if rep.SPBLEUNote != "" || rep.Groups[0].SPBLEU == nil {
+		t.Errorf("spBLEU note %q, group spBLEU %v", rep.SPBLEUNote, rep.Groups[0].SPBLEU)
+	}
 }
 
 func TestExpandPairs(t *testing.T) {
@@ -179,4 +200,37 @@ func TestTranslateRunWithModel(t *testing.T) {
 	if strings.Count(string(first), "\n") != 2 {
 		t.Fatalf("hyp file %q", first)
 	}
+}
+
+// tinyUnigramSPM is a SentencePiece ModelProto: <unk>, <s>, </s>, "▁" and
+// the letters a-z as pieces of a unigram model with the identity normalizer.
+func tinyUnigramSPM() []byte {
+	bytesField := func(b []byte, num int, d []byte) []byte {
+		b = binary.AppendUvarint(b, uint64(num<<3|2))
+		b = binary.AppendUvarint(b, uint64(len(d)))
+		return append(b, d...)
+	}
+	uintField := func(b []byte, num int, v uint64) []byte {
+		return binary.AppendUvarint(binary.AppendUvarint(b, uint64(num<<3)), v)
+	}
+	type piece struct {
+		text string
+		typ  uint64 // 1 normal, 2 unknown, 3 control
+	}
+	pieces := []piece{{"<unk>", 2}, {"<s>", 3}, {"</s>", 3}, {"▁", 1}}
+	for c := 'a'; c <= 'z'; c++ {
+		pieces = append(pieces, piece{string(c), 1})
+	}
+	var m []byte
+	for _, p := range pieces {
+		e := bytesField(nil, 1, []byte(p.text))
+		e = binary.AppendUvarint(e, 2<<3|5)
+		e = binary.LittleEndian.AppendUint32(e, math.Float32bits(-1))
+		e = uintField(e, 3, p.typ)
+		m = bytesField(m, 1, e)
+	}
+	m = bytesField(m, 2, uintField(nil, 3, 1)) // trainer_spec.model_type = UNIGRAM
+	norm := bytesField(nil, 1, []byte("identity"))
+	norm = uintField(norm, 3, 1) // add_dummy_prefix
+	return bytesField(m, 3, norm)
 }
