@@ -80,7 +80,7 @@ func runMC(cmd *cobra.Command, o *mcOptions) error {
 	start := time.Now()
 	errOut := cmd.ErrOrStderr()
 	res, err := eval.RunMC(cmd.Context(), s, subs, eval.MCOptions{
-		Shots: o.shots, Seed: o.seed, Limit: o.limit, AddBOS: o.addBOS,
+		Shots: o.shots, Seed: o.seed, Limit: o.limit,
 		Doc: func(sub string, done, total int) {
 			if done == total {
 				fmt.Fprintf(errOut, "%s: %d questions\n", sub, total)

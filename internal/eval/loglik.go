@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"unicode"
 
 	"github.com/bayling-go/bayling/internal/model/llama"
 	"github.com/bayling-go/bayling/internal/tokenizer"
@@ -39,7 +38,7 @@ func NewScorer(m *llama.Model, tok tokenizer.Tokenizer, addBOS bool) (*Scorer, e
 // moves to the continuation, the pair is encoded whole and the
 // continuation's tokens are what follows the encoded context.
 func (s *Scorer) Split(ctxText, cont string) (ctxIDs, contIDs []int) {
-	trimmed := strings.TrimRightFunc(ctxText, unicode.IsSpace)
+	trimmed := strings.TrimRightFunc(ctxText, isPySpace)
 	if n := len(ctxText) - len(trimmed); n > 0 {
 		cont = ctxText[len(trimmed):] + cont
 		ctxText = trimmed

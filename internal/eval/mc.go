@@ -36,10 +36,9 @@ type Subset struct {
 
 // MCOptions configure RunMC.
 type MCOptions struct {
-	Shots  int
-	Seed   uint32 // few-shot seed; the harness's default is 1234
-	Limit  int    // first N documents per subset; 0 = all
-	AddBOS bool
+	Shots int
+	Seed  uint32 // few-shot seed; the harness's default is 1234
+	Limit int    // first N documents per subset; 0 = all
 	// Doc, if set, is called after each document.
 	Doc func(subset string, done, total int)
 }

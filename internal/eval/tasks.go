@@ -206,8 +206,12 @@ func (r record) strs(fields ...string) ([]string, error) {
 	return out, nil
 }
 
-// pyStrip is Python's str.strip() (Unicode whitespace).
-func pyStrip(s string) string { return strings.TrimFunc(s, unicode.IsSpace) }
+// pyStrip is Python's str.strip().
+func pyStrip(s string) string { return strings.TrimFunc(s, isPySpace) }
+
+// isPySpace is Python's str.isspace for one character: Go's Unicode
+// white space plus the information separators U+001C..U+001F.
+func isPySpace(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f }
 
 // lowerFirst is the harness's convert_choice: choice[0].lower() + choice[1:].
 func lowerFirst(s string) string {
