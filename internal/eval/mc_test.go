@@ -242,3 +242,45 @@ func TestTaskLoadersOnFixtures(t *testing.T) {
 		t.Fatal("unknown task accepted")
 	}
 }
+
+// Input longer than the context is cut on the left as the harness does:
+// the scored window is the last 129 tokens of context+continuation.
+func TestLogLikelihoodLeftTruncation(t *testing.T) {
+	l := loadStories(t)
+	s, err := NewScorer(l.Model, l.Checkpoint.Tokenizer, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctxText := strings.Repeat("Lily and Ben went to the park to play with a ball. ", 12) + "Then they"
+	cont := " went home."
+	cx, co := s.Split(ctxText, cont)
+	whole := append(append([]int{}, cx...), co...)
+	n := s.st.Context()
+	if len(whole) <= n+1 {
+		t.Fatalf("test text only %d tokens; need more than %d", len(whole), n+1)
+	}
+	got, _, err := s.LogLikelihood(context.Background(), ctxText, cont)
+	if err != nil {
+		t.Fatal(err)
+	}
+	win := whole[len(whole)-n-1:]
+	st, err := l.Model.NewState(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0.0
+	for p := 0; p < n; p++ {
+		logits, err := st.Forward(win[p : p+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < n-len(co) {
+			continue
+		}
+		lp, _ := logSoftmax64(logits, win[p+1])
+		want += lp
+	}
+	if math.Abs(got-want) > 1e-4 {
+		t.Fatalf("truncated window: scorer %.6f, direct %.6f", got, want)
+	}
+}
