@@ -41,7 +41,8 @@ m_mmlu) and joined with blank lines.
 
 Tasks: ` + strings.Join(eval.Tasks, ", ") + `. XCOPA reads its repository's
 layout (DIR/LANG/test.LANG.jsonl); the others DIR/SUBSET/SPLIT.jsonl with the
-Hugging Face datasets' field names (JSON lines only, no Parquet).`,
+Hugging Face datasets' field names, or SPLIT.parquet (flat columns; Snappy,
+gzip or none) when there is no JSONL file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runMC(cmd, o) },
 	}

@@ -43,7 +43,8 @@ var specs = map[string]taskSpec{
 // LoadTask reads a task's subsets from dir. XCOPA uses the layout of its
 // repository (LANG/test.LANG.jsonl, LANG/val.LANG.jsonl); the other tasks
 // read SUBSET/SPLIT.jsonl with the Hugging Face dataset's field names, SUBSET
-// being the dataset config (e.g. "en", "eng_Latn"). Without subsets, every
+// being the dataset config (e.g. "en", "eng_Latn"), or SUBSET/SPLIT.parquet
+// when there is no JSONL file (flat files only; see readParquet). Without subsets, every
 // folder under dir is a subset (XCOPA, XNLI, XStoryCloze: their languages).
 // The few-shot split is read only when shots > 0.
 func LoadTask(name, dir string, subsets []string, shots int) ([]Subset, error) {
@@ -101,12 +102,15 @@ func splitPath(task, dir, subset, split string) string {
 func loadSplit(task, dir, subset, split string, sp taskSpec) ([]Doc, error) {
 	path := splitPath(task, dir, subset, split)
 	recs, err := readJSONL(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && filepath.Ext(path) == ".jsonl" {
-			if _, e := os.Stat(strings.TrimSuffix(path, ".jsonl") + ".parquet"); e == nil {
-				return nil, fmt.Errorf("task %s: %s: Parquet is not read; convert it to JSON lines", task, path)
-			}
+	if errors.Is(err, fs.ErrNotExist) {
+		// SPLIT.parquet when there is no SPLIT.jsonl.
+		pq := strings.TrimSuffix(path, ".jsonl") + ".parquet"
+		if _, e := os.Stat(pq); e == nil {
+			path = pq
+			recs, err = readParquet(pq)
 		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("task %s: %w", task, err)
 	}
 	docs := make([]Doc, 0, len(recs))
