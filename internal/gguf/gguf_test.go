@@ -6,34 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/bayling-go/bayling/internal/testenv"
 )
 
-// sharedDir finds ../shared relative to the module root.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	s := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(s); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared test data missing: %v", err)
-		}
-		t.Skipf("shared test data missing: %v", err)
-	}
-	return s
-}
+func sharedDir(t testing.TB) string { return testenv.Shared(t) }
 
 func sharedGGUFs(t testing.TB) []string {
 	files := sharedGGUFsIn(sharedDir(t))

@@ -9,34 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bayling-go/bayling/internal/testenv"
 )
 
-// sharedDir finds ../shared next to the repository root.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	s := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(s); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared data missing: %v", err)
-		}
-		t.Skipf("shared data missing: %v", err)
-	}
-	return s
-}
+func sharedDir(t testing.TB) string { return testenv.Shared(t) }
 
 // ggufChatTemplate pulls tokenizer.chat_template out of a GGUF file's
 // metadata without a GGUF library: the key is stored as a length-prefixed

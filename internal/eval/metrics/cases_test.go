@@ -10,35 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/bayling-go/bayling/internal/testenv"
 )
 
-// sharedDir returns ../shared relative to the module root, skipping the
-// test (or failing it under CI) when it is missing.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared test data missing: %v", err)
-		}
-		t.Skipf("shared test data missing: %v", err)
-	}
-	return shared
-}
+// sharedDir is ../shared (see testenv.Shared).
+func sharedDir(t testing.TB) string { return testenv.Shared(t) }
 
 type caseFile struct {
 	Upstream       []upstreamCase                   `json:"upstream_unit_tests"`
