@@ -150,7 +150,7 @@ func (e *Encoder) Encode(msgs []chat.Message) (Example, error) {
 	}
 	ex := Example{Tokens: e.encode(full)}
 	ex.Loss = make([]bool, len(ex.Tokens))
-	any := false
+	hasLoss := false
 	for i, m := range msgs {
 		if m.Role != "assistant" {
 			continue
@@ -175,10 +175,10 @@ func (e *Encoder) Encode(msgs []chat.Message) (Example, error) {
 		}
 		for k := lo; k < hi; k++ {
 			ex.Loss[k] = true
-			any = true
+			hasLoss = true
 		}
 	}
-	if !any {
+	if !hasLoss {
 		return Example{}, fmt.Errorf("no assistant tokens")
 	}
 	return ex, nil
