@@ -25,6 +25,7 @@ import (
 type generateOptions struct {
 	model, tokenizer, prompt string
 	promptFile               string
+	quantize                 string
 	n, ctx, threads          int
 	seed                     int64
 	params                   sample.Params
@@ -54,7 +55,8 @@ at a --stop string, or when the context is full. A timing line goes to stderr.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&o.model, "model", "m", "", "model file: .gguf or llama2.c .bin (required)")
+	f.StringVarP(&o.model, "model", "m", "", "model: .gguf, Hugging Face directory, llama2.c .bin, or ORG/NAME[@REV] from the HF cache (required)")
+	f.StringVar(&o.quantize, "quantize", "", "quantize a Hugging Face directory's matrices while loading: q8_0, q4_0, q4_k, q6_k (memory stays near the quantized size)")
 	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer file (default: the GGUF's own, or tokenizer.bin / tok<vocab>.bin beside a .bin)")
 	f.StringVarP(&o.prompt, "prompt", "p", "", "prompt text")
 	f.StringVarP(&o.promptFile, "file", "f", "", "read the prompt from a file (\"-\" = stdin) instead of -p")
@@ -84,7 +86,7 @@ func runGenerate(ctx context.Context, in io.Reader, out, errOut io.Writer, o *ge
 	if err := o.readPrompt(in); err != nil {
 		return err
 	}
-	ck, err := checkpoint.Load(o.model, checkpoint.Options{Tokenizer: o.tokenizer})
+	ck, err := checkpoint.Load(o.model, checkpoint.Options{Tokenizer: o.tokenizer, Quantize: o.quantize})
 	if err != nil {
 		return err
 	}

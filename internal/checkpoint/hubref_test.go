@@ -37,3 +37,10 @@ func TestLoadFromHubCache(t *testing.T) {
 		t.Errorf("absent model: %v", err)
 	}
 }
+
+func TestQuantizeOnLoadOnlyForHF(t *testing.T) {
+	p := testenv.SharedPath(t, "fixtures", "gguf", "stories260K.llamacpp-c392e50.gguf")
+	if _, err := Load(p, Options{Quantize: "q8_0"}); err == nil || !strings.Contains(err.Error(), "bayling quantize") {
+		t.Fatalf("want an error pointing to bayling quantize, got %v", err)
+	}
+}

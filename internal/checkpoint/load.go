@@ -59,6 +59,9 @@ func Load(path string, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opt.Quantize != "" && format != FormatHF {
+		return nil, fmt.Errorf("checkpoint %s: quantizing on load applies to Hugging Face directories; for a %s file use bayling quantize", path, format)
+	}
 	var m *Model
 	switch format {
 	case FormatGGUF:
