@@ -252,3 +252,19 @@ func FuzzLoad(f *testing.F) {
 		m.PredictK("fuzz é 中文", 2)
 	})
 }
+
+// Hogwild training (Threads > 1) must still learn; it is what the CLI uses.
+func TestTrainThreads(t *testing.T) {
+	langs := []string{"eng_Latn", "fra_Latn", "rus_Cyrl", "ukr_Cyrl"}
+	dir := filepath.Join(sharedDir(t), "evaldata", "flores200", "dev")
+	m, err := Train(context.Background(), dir, TrainOptions{
+		Languages: langs, MaxLines: 300, Dim: 16, Buckets: 1 << 16, Epochs: 3, Threads: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Evaluate(m, devtest(t, langs))
+	if r.Accuracy < 0.97 {
+		t.Errorf("accuracy %.4f with 2 threads; confusions %v", r.Accuracy, r.TopConfusions(3))
+	}
+}
