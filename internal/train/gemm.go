@@ -58,25 +58,42 @@ func (g *gemm) backW(gw []float32, rows, cols int, dy, x []float32, n int) {
 	g.add(gw[:rows*cols], tmp)
 }
 
-// transpose writes src (rows×cols) transposed into dst (cols×rows), in
-// cache blocks spread over the pool by column bands.
+// transpose writes src (rows×cols) transposed into dst (cols×rows), spread
+// over the pool by column bands. Eight source rows are read together so each
+// destination write is 8 contiguous floats.
 func (g *gemm) transpose(dst, src []float32, rows, cols int) {
-	const bs = 32
+	const bs = 64
 	bands := (cols + bs - 1) / bs
 	g.pool.Parallel(bands, func(lo, hi int) {
-		for c0 := lo * bs; c0 < min(hi*bs, cols); c0 += bs {
-			c1 := min(c0+bs, cols)
-			for r0 := 0; r0 < rows; r0 += bs {
-				r1 := min(r0+bs, rows)
-				for r := r0; r < r1; r++ {
-					s := src[r*cols : r*cols+cols]
-					for c := c0; c < c1; c++ {
-						dst[c*rows+r] = s[c]
-					}
-				}
+		c0, c1 := lo*bs, min(hi*bs, cols)
+		r := 0
+		for ; r+8 <= rows; r += 8 {
+			transpose8(dst, src, r, rows, cols, c0, c1)
+		}
+		for ; r < rows; r++ {
+			s := src[r*cols : r*cols+cols]
+			for c := c0; c < c1; c++ {
+				dst[c*rows+r] = s[c]
 			}
 		}
 	})
+}
+
+// transpose8 moves rows r..r+7, columns [c0,c1) of src into dst.
+func transpose8(dst, src []float32, r, rows, cols, c0, c1 int) {
+	s0 := src[(r+0)*cols : (r+1)*cols][c0:c1]
+	s1 := src[(r+1)*cols : (r+2)*cols][c0:c1]
+	s2 := src[(r+2)*cols : (r+3)*cols][c0:c1]
+	s3 := src[(r+3)*cols : (r+4)*cols][c0:c1]
+	s4 := src[(r+4)*cols : (r+5)*cols][c0:c1]
+	s5 := src[(r+5)*cols : (r+6)*cols][c0:c1]
+	s6 := src[(r+6)*cols : (r+7)*cols][c0:c1]
+	s7 := src[(r+7)*cols : (r+8)*cols][c0:c1]
+	for i := range s0 {
+		d := dst[(c0+i)*rows+r:][:8]
+		d[0], d[1], d[2], d[3] = s0[i], s1[i], s2[i], s3[i]
+		d[4], d[5], d[6], d[7] = s4[i], s5[i], s6[i], s7[i]
+	}
 }
 
 // add sets dst += x elementwise, split over the pool.
