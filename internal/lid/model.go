@@ -87,8 +87,9 @@ func (m *Model) maxExpert() int {
 func (m *Model) Labels() []string { return append([]string(nil), m.labels...) }
 
 // Predict returns the most likely language of text and its probability.
-// Text with no letters gets the model's best guess from no features, which
-// is the prior learned from training.
+// Text without letters has no features: every language is equally likely
+// (probability 1/len(Labels())) and the first label is returned, so callers
+// should treat low probabilities as "unknown".
 func (m *Model) Predict(text string) (string, float64) {
 	s := m.scratch.Get().(*scratch)
 	cands := m.forward(s, text)
