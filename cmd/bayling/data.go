@@ -28,7 +28,7 @@ func init() {
 			if err != nil {
 				return err
 			}
-			opt := data.Options{Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+			opt := data.Options{Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 			if r.LID.Model != "" {
 				m, err := lid.Load(r.LID.Model)
 				if err != nil {
