@@ -79,7 +79,7 @@ func Build(ctx context.Context, r *Recipe, outDir string, opt Options) (*Manifes
 				return nil, err
 			}
 		} else {
-			bad, err := buildInput(ctx, r, in, gen, dd, opt, spill, &c)
+			bad, err := buildInput(ctx, r, i, in, gen, dd, opt, spill, &c)
 			if err != nil {
 				return nil, err
 			}
@@ -101,7 +101,7 @@ type unit struct {
 	pins *ParallelInstruction
 }
 
-func buildInput(ctx context.Context, r *Recipe, in Input, gen *GenConfig, dd *Dedup, opt Options, spill string, c *Counts) ([]string, error) {
+func buildInput(ctx context.Context, r *Recipe, index int, in Input, gen *GenConfig, dd *Dedup, opt Options, spill string, c *Counts) ([]string, error) {
 	var malformed []string
 	bad := func(where string, err error) {
 		c.In++
@@ -111,7 +111,7 @@ func buildInput(ctx context.Context, r *Recipe, in Input, gen *GenConfig, dd *De
 		}
 		opt.Log.Warn("skipping malformed input", "at", where, "err", err)
 	}
-	units, err := openInput(r, in, bad)
+	units, err := openInput(r, index, in, bad)
 	if err != nil {
 		return nil, err
 	}
@@ -273,10 +273,18 @@ func replay(spill string, dd *Dedup) error {
 	return nil
 }
 
-func openInput(r *Recipe, in Input, bad Reporter) (iter.Seq2[unit, error], error) {
+// openInput reads one input as units. A unit's Origin, which record ids
+// and template choices derive from, is its input's position in the recipe
+// and its own position in the input: the same recipe gives the same
+// records wherever its files are.
+func openInput(r *Recipe, index int, in Input, bad Reporter) (iter.Seq2[unit, error], error) {
+	origin := func(n int) string { return fmt.Sprintf("input%d:%d", index, n) }
 	wrapPar := func(seq iter.Seq2[Parallel, error]) iter.Seq2[unit, error] {
 		return func(yield func(unit, error) bool) {
+			n := 0
 			for p, err := range seq {
+				n++
+				p.Origin = origin(n)
 				if !yield(unit{par: &p}, err) || err != nil {
 					return
 				}
@@ -298,7 +306,10 @@ func openInput(r *Recipe, in Input, bad Reporter) (iter.Seq2[unit, error], error
 		return wrapPar(ReadBitextJSONL(in.Path, in.Src, in.Tgt, in.SrcField, in.TgtField, bad)), nil
 	case "instructions":
 		return func(yield func(unit, error) bool) {
+			n := 0
 			for ins, err := range ReadInstructions(in.Path, in.Lang, bad) {
+				n++
+				ins.Origin = origin(n)
 				if !yield(unit{ins: &ins}, err) || err != nil {
 					return
 				}
@@ -306,7 +317,13 @@ func openInput(r *Recipe, in Input, bad Reporter) (iter.Seq2[unit, error], error
 		}, nil
 	case "parallel-instructions":
 		return func(yield func(unit, error) bool) {
+			n := 0
 			for pi, err := range ReadParallelInstructions(in.Path, bad) {
+				n++
+				pi.Origin = origin(n)
+				if pi.ID == "" {
+					pi.ID = pi.Origin
+				}
 				if !yield(unit{pins: &pi}, err) || err != nil {
 					return
 				}
@@ -358,9 +375,6 @@ func ReadParallelInstructions(path string, bad Reporter) iter.Seq2[ParallelInstr
 				continue
 			}
 			pi.Origin = lr.where()
-			if pi.ID == "" {
-				pi.ID = pi.Origin
-			}
 			if !yield(pi, nil) {
 				return
 			}

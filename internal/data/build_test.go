@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -310,5 +311,26 @@ func TestPairsAmong(t *testing.T) {
 	}
 	if len(r.Pairs) != 7 || r.Pairs[0] != "eng_Latn-fra_Latn" || r.Pairs[1] != "fra_Latn-deu_Latn" {
 		t.Fatalf("pairs %v", r.Pairs)
+	}
+}
+
+// The same recipe over the same files gives the same bytes wherever the
+// files are.
+func TestOutputIndependentOfLocation(t *testing.T) {
+	dev := testenv.SharedPath(t, "evaldata", "flores200", "dev")
+	var shas [2][]Shard
+	for i := range 2 {
+		dir := t.TempDir()
+		corpus := filepath.Join(dir, fmt.Sprintf("corpus%d", i))
+		os.MkdirAll(corpus, 0o755)
+		for _, l := range []string{"eng_Latn", "zho_Hans", "fra_Latn"} {
+			b, _ := os.ReadFile(filepath.Join(dev, l+".dev"))
+			os.WriteFile(filepath.Join(corpus, l+".dev"), b, 0o644)
+		}
+		recipe := writeFile(t, filepath.Join(dir, "r.yaml"), "seed: 5\nno_mix: true\nmultiturn_rate: 0.2\ninputs:\n  - kind: multiway\n    path: "+filepath.Base(corpus)+"\n    limit: 50\n")
+		shas[i] = build(t, recipe, filepath.Join(dir, "out")).Shards
+	}
+	if len(shas[0]) == 0 || fmt.Sprint(shas[0]) != fmt.Sprint(shas[1]) {
+		t.Fatalf("outputs differ by location:\n%v\n%v", shas[0], shas[1])
 	}
 }
