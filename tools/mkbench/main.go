@@ -17,7 +17,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/bayling-go/bayling/internal/checkpoint"
 	"github.com/bayling-go/bayling/internal/model/llama"
@@ -73,7 +72,7 @@ func run(shape, out, tok string, seed uint64) error {
 			return nil, err
 		}
 		slog.Info("tensor", "name", name, "shape", shape)
-		return randomTensor(rng, name, shape), nil
+		return randomTensor(rng, name, shape, cfg.TieWordEmbeddings), nil
 	})
 	if err != nil {
 		return err
@@ -85,7 +84,7 @@ func run(shape, out, tok string, seed uint64) error {
 // of standard deviation 1/sqrt(cols), so activations keep their scale from
 // layer to layer and the logits are spread out (greedy picks are not near
 // ties, which keeps implementations comparable token by token).
-func randomTensor(rng *rand.Rand, name string, shape []int) []float32 {
+func randomTensor(rng *rand.Rand, name string, shape []int, tied bool) []float32 {
 	v := make([]float32, tensor.NumElements(shape))
 	if len(shape) == 1 {
 		for i := range v {
@@ -94,8 +93,11 @@ func randomTensor(rng *rand.Rand, name string, shape []int) []float32 {
 		return v
 	}
 	a := float32(math.Sqrt(3 / float64(shape[len(shape)-1])))
-	if strings.HasPrefix(name, "token_embd") {
-		a = 1 // embedding rows are normalised before use
+	if name == "token_embd.weight" && !tied {
+		// Rows are normalised before use; an input-only embedding can be
+		// large. A tied one is also the output matrix and keeps the small
+		// scale, or every token would predict itself.
+		a = 1
 	}
 	for i := range v {
 		v[i] = a * (2*rng.Float32() - 1)

@@ -37,7 +37,7 @@ func TestShapesValid(t *testing.T) {
 
 func TestRandomTensorScale(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	v := randomTensor(rng, "blk.0.ffn_down.weight", []int{64, 1024})
+	v := randomTensor(rng, "blk.0.ffn_down.weight", []int{64, 1024}, false)
 	var ss float64
 	for _, x := range v {
 		ss += float64(x) * float64(x)
@@ -45,7 +45,7 @@ func TestRandomTensorScale(t *testing.T) {
 	if sd, want := math.Sqrt(ss/float64(len(v))), 1/math.Sqrt(1024); math.Abs(sd-want) > 0.02*want {
 		t.Fatalf("std %v, want %v", sd, want)
 	}
-	for _, x := range randomTensor(rng, "blk.0.attn_norm.weight", []int{16}) {
+	for _, x := range randomTensor(rng, "blk.0.attn_norm.weight", []int{16}, false) {
 		if x != 1 {
 			t.Fatalf("norm weight %v, want 1", x)
 		}
