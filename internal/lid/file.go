@@ -13,17 +13,17 @@ import (
 	"path/filepath"
 )
 
-// Model file layout (little-endian), version 1:
+// Model file layout (little-endian), version 2:
 //
 //	[8]byte "BAYLID\x00\x01"
 //	u32 dim, minN, maxN, wordNgrams, buckets, nlabels
 //	nlabels × (u8 len, label bytes)
 //	u32 nscripts; nscripts × (u16 n, n × u16 class)
 //	u32 nbBuckets, nexperts; nexperts × (u16 k, k × u16 class)
-//	buckets×dim f32 input rows; nlabels×dim f32 class rows;
+//	buckets×dim f16 input rows; nlabels×dim f32 class rows;
 //	per expert nbBuckets×k f32 log-probabilities
 //	u32 CRC-32 (IEEE) of everything before it
-var fileMagic = [8]byte{'B', 'A', 'Y', 'L', 'I', 'D', 0, 1}
+var fileMagic = [8]byte{'B', 'A', 'Y', 'L', 'I', 'D', 0, 2}
 
 // Save writes the model atomically: a temporary file in the same folder,
 // synced, then renamed over path.
@@ -96,7 +96,14 @@ func (m *Model) encode(w *bufio.Writer) error {
 			u16(int(c))
 		}
 	}
-	mats := [][]float32{m.in, m.out}
+	var half [2]byte
+	for _, v := range m.in {
+		binary.LittleEndian.PutUint16(half[:], f32ToF16(v))
+		if _, err := w.Write(half[:]); err != nil {
+			return err
+		}
+	}
+	mats := [][]float32{m.out}
 	for _, e := range m.experts {
 		mats = append(mats, e.logp)
 	}
@@ -264,7 +271,7 @@ func decode(data []byte) (*Model, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
-	m.in = d.floats(int(m.buckets)*m.dim, "input matrix")
+	m.in = d.halves(int(m.buckets)*m.dim, "input matrix")
 	m.out = d.floats(nl*m.dim, "output matrix")
 	for i := range m.experts {
 		m.experts[i].logp = d.floats(int(m.nbBuckets)*len(m.experts[i].classes), "expert matrix")
@@ -295,6 +302,23 @@ func (d *decoder) floats(n int, what string) []float32 {
 			return nil
 		}
 		out[i] = v
+	}
+	return out
+}
+
+func (d *decoder) halves(n int, what string) []float32 {
+	b := d.take(n*2, what)
+	if b == nil {
+		return nil
+	}
+	out := make([]float32, n)
+	for i := range out {
+		h := binary.LittleEndian.Uint16(b[i*2:])
+		if h&0x7c00 == 0x7c00 {
+			d.fail(d.off-len(b)+i*2, "%s: non-finite value", what)
+			return nil
+		}
+		out[i] = f16ToF32(h)
 	}
 	return out
 }

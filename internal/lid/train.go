@@ -273,6 +273,7 @@ func TrainExamples(ctx context.Context, examples []Example, opts TrainOptions) (
 		}
 		opts.Logger.Info("lid: epoch", "epoch", epoch+1, "loss", loss/float64(n), "elapsed", time.Since(start).Round(time.Millisecond))
 	}
+	roundF16(m.in) // the precision Save keeps, so a reloaded model is identical
 	if !opts.NoExperts {
 		clusters := m.findClusters(data, clusterPMin, clusterMinShare, clusterMaxSize)
 		m.trainExperts(data, clusters)
