@@ -130,7 +130,12 @@ func buildInput(ctx context.Context, r *Recipe, index int, in Input, gen *GenCon
 	}
 	// Units are processed in batches: generation and filters run in
 	// parallel, dedup and writing in input order, so output is deterministic.
-	const batchSize = 256
+	// A multiway unit yields hundreds of records (every language, both
+	// directions, both hubs), so its batches are small to bound memory.
+	batchSize := 256
+	if in.Kind == "multiway" {
+		batchSize = 16
+	}
 	batch := make([]unit, 0, batchSize)
 	results := make([][]Record, batchSize)
 	keys := make([][]dedupKeys, batchSize)
