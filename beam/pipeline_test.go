@@ -228,3 +228,68 @@ func brief(line string) string {
 	}
 	return fmt.Sprintf("%s %s %s>%s %.60q", v.ID, v.Task, v.SrcLang, v.TgtLang, first)
 }
+
+// Two near-identical sentence pairs: the local builder keeps the first, the
+// Beam build the one with the smaller select key; both drop one per
+// direction and count it as dup_near.
+func TestBeamNearDuplicates(t *testing.T) {
+	dir := t.TempDir()
+	tsv := write(t, filepath.Join(dir, "near.tsv"),
+		"The committee will publish its final report on the new railway line next spring.\tLe comité publiera son rapport final sur la nouvelle ligne de chemin de fer au printemps prochain.\n"+
+			"The committee will publish its final report on the new railway line next  spring!\tLe comité publiera son rapport final sur la nouvelle ligne de chemin de fer au printemps prochain.\n"+
+			"Heavy snow closed the mountain pass for three days.\tDe fortes chutes de neige ont fermé le col pendant trois jours.\n")
+	recipe := write(t, filepath.Join(dir, "recipe.yaml"), "seed: 3\nno_mix: true\nformats: [messages]\ninputs:\n  - kind: tsv\n    path: "+tsv+"\n    src: eng_Latn\n    tgt: fra_Latn\n")
+	local, dist, lc, bc := buildBoth(t, recipe)
+	if lc.Dropped[data.DropNearDup] != 2 {
+		t.Fatalf("local counts %+v: want one near duplicate dropped per direction", lc)
+	}
+	if !sameCounts(lc, bc) {
+		t.Errorf("counts: local %+v, Beam %+v", lc, bc)
+	}
+	if len(dist["messages"]) != len(local["messages"]) || len(dist["messages"]) != 4 {
+		t.Errorf("Beam wrote %d records, local %d, want 4", len(dist["messages"]), len(local["messages"]))
+	}
+	committee := 0
+	for _, l := range dist["messages"] {
+		if strings.Contains(l, "The committee will publish") {
+			committee++
+		}
+	}
+	if committee != 2 {
+		t.Errorf("Beam kept %d records of the near-duplicate pair, want one per direction", committee)
+	}
+}
+
+func TestBeamRefusesMixing(t *testing.T) {
+	dir := t.TempDir()
+	tsv := write(t, filepath.Join(dir, "a.tsv"), "Hello there, friend.\tBonjour, mon ami.\n")
+	r, err := data.LoadRecipe(write(t, filepath.Join(dir, "recipe.yaml"), "inputs:\n  - kind: tsv\n    path: "+tsv+"\n    src: eng_Latn\n    tgt: fra_Latn\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s := beam.NewPipelineWithRoot()
+	if err := Build(s, r, t.TempDir()); err == nil || !strings.Contains(err.Error(), "no_mix") {
+		t.Fatalf("Build of a mixing recipe: err = %v, want a no_mix error", err)
+	}
+}
+
+func TestBeamMisalignedMultiway(t *testing.T) {
+	dir := t.TempDir()
+	mw := filepath.Join(dir, "mw")
+	if err := os.Mkdir(mw, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(mw, "eng_Latn.dev"), "One sentence here.\nAnother sentence here.\nA third one.\n")
+	write(t, filepath.Join(mw, "fra_Latn.dev"), "Une phrase ici.\nUne autre phrase ici.\n")
+	r, err := data.LoadRecipe(write(t, filepath.Join(dir, "recipe.yaml"), "no_mix: true\ninputs:\n  - kind: multiway\n    path: "+mw+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	if err := Build(s, r, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if err := ptest.Run(p); err == nil || !strings.Contains(err.Error(), "not line-aligned") {
+		t.Fatalf("run over misaligned files: err = %v, want a line-alignment error", err)
+	}
+}
