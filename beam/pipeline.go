@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,12 +50,20 @@ func Build(s beam.Scope, r *data.Recipe, out string) error {
 	}
 	for i, in := range r.Inputs {
 		for _, p := range []string{in.Path, in.TgtPath} {
-			if strings.Contains(p, "://") {
-				return fmt.Errorf("beam: inputs[%d]: %s: inputs must be file paths every worker can read", i, p)
+			// The recipe resolves relative paths, which turns gs://b/x into DIR/gs:/b/x.
+			if urlLike.MatchString(p) {
+				return fmt.Errorf("beam: inputs[%d]: %s: inputs must be file paths every worker can read, not URLs", i, p)
 			}
 		}
 	}
-	filesystem.ValidateScheme(out)
+	if strings.TrimSpace(out) == "" {
+		return fmt.Errorf("beam: no output folder")
+	}
+	fs, err := filesystem.New(context.Background(), out)
+	if err != nil {
+		return fmt.Errorf("beam: output %s: %w", out, err)
+	}
+	fs.Close()
 	rj, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -121,6 +130,8 @@ func Build(s beam.Scope, r *data.Recipe, out string) error {
 	textio.Write(s, joinPath(out, CountsName), beam.ParDo(s, countsJSONFn, beam.GroupByKey(s, beam.AddFixedKey(s, lines))))
 	return nil
 }
+
+var urlLike = regexp.MustCompile(`(^|/)[A-Za-z][A-Za-z0-9+.-]*:/`)
 
 func joinPath(dir, name string) string { return strings.TrimSuffix(dir, "/") + "/" + name }
 

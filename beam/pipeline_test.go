@@ -273,6 +273,23 @@ func TestBeamRefusesMixing(t *testing.T) {
 	}
 }
 
+func TestBeamRefusesURLsAndUnknownOutputs(t *testing.T) {
+	dir := t.TempDir()
+	r, err := data.LoadRecipe(write(t, filepath.Join(dir, "recipe.yaml"), "no_mix: true\ninputs:\n  - kind: tsv\n    path: gs://bucket/a.tsv\n    src: eng_Latn\n    tgt: fra_Latn\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s := beam.NewPipelineWithRoot()
+	if err := Build(s, r, t.TempDir()); err == nil || !strings.Contains(err.Error(), "not URLs") {
+		t.Fatalf("Build with a gs:// input: err = %v, want a URL error", err)
+	}
+	r.Inputs[0].Path = write(t, filepath.Join(dir, "a.tsv"), "Hello there, friend.\tBonjour, mon ami.\n")
+	_, s = beam.NewPipelineWithRoot()
+	if err := Build(s, r, "nosuchfs://bucket/out"); err == nil {
+		t.Fatal("Build to an unregistered filesystem: no error")
+	}
+}
+
 func TestBeamMisalignedMultiway(t *testing.T) {
 	dir := t.TempDir()
 	mw := filepath.Join(dir, "mw")
