@@ -50,7 +50,7 @@ func Build(s beam.Scope, r *data.Recipe, out string) error {
 	}
 	for i, in := range r.Inputs {
 		for _, p := range []string{in.Path, in.TgtPath} {
-			// The recipe resolves relative paths, which turns gs://b/x into DIR/gs:/b/x.
+			// Workers read inputs as local files; a URL (gs://b/x) is refused.
 			if urlLike.MatchString(p) {
 				return fmt.Errorf("beam: inputs[%d]: %s: inputs must be file paths every worker can read, not URLs", i, p)
 			}

@@ -283,7 +283,7 @@ func replay(spill string, dd *Dedup) error {
 // and its own position in the input: the same recipe gives the same
 // records wherever its files are.
 func openInput(r *Recipe, index int, in Input, bad Reporter) (iter.Seq2[unit, error], error) {
-	origin := func(n int) string { return fmt.Sprintf("input%d:%d", index, n) }
+	origin := func(n int) string { return UnitOrigin(index, n) }
 	wrapPar := func(seq iter.Seq2[Parallel, error]) iter.Seq2[unit, error] {
 		return func(yield func(unit, error) bool) {
 			n := 0

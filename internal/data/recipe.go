@@ -170,7 +170,8 @@ func (r *Recipe) validate() error {
 }
 
 func (r *Recipe) resolve(p string) string {
-	if filepath.IsAbs(p) || r.dir == "" {
+	// Absolute paths and URLs (gs://, s3://: Beam workers read them) stay as written.
+	if filepath.IsAbs(p) || r.dir == "" || strings.Contains(p, "://") {
 		return p
 	}
 	return filepath.Join(r.dir, p)
