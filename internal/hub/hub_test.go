@@ -115,10 +115,12 @@ func (f *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if cut > 0 {
 			body = body[:cut]
 		}
-		w.Write(body)
+		// Count before writing: the client may finish reading before this
+		// handler runs another line.
 		f.mu.Lock()
 		f.served[name] += len(body)
 		f.mu.Unlock()
+		w.Write(body)
 		if cut > 0 {
 			// Drop the connection so the client sees a short body.
 			if hj, ok := w.(http.Hijacker); ok {
@@ -130,6 +132,12 @@ func (f *fakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+func (f *fakeHub) servedOf(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.served[name]
 }
 
 func newClient(t *testing.T, srv *httptest.Server) *Client {
@@ -151,7 +159,7 @@ func TestPullLayoutResumeAndReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := hub.served["model.safetensors"]; got != 300000 {
+	if got := hub.servedOf("model.safetensors"); got != 300000 {
 		t.Errorf("served %d bytes of the weights in all, want 300000 (resume, not restart)", got)
 	}
 	// The second pull asked for the rest of the weights only (file order
@@ -214,11 +222,11 @@ func TestCorruptionDetectedAndRefetched(t *testing.T) {
 	data, _ := os.ReadFile(blob)
 	data[5] ^= 1
 	os.WriteFile(blob, data, 0o644)
-	before := hub.served["model.safetensors"]
+	before := hub.servedOf("model.safetensors")
 	if _, err := c.Pull(context.Background(), ref, nil); err != nil {
 		t.Fatal(err)
 	}
-	if hub.served["model.safetensors"]-before != 300000 {
+	if hub.servedOf("model.safetensors")-before != 300000 {
 		t.Errorf("corrupt blob not re-fetched")
 	}
 	got, _ := os.ReadFile(blob)
