@@ -194,6 +194,10 @@ func (r *runner) run(ctx context.Context, progress func(Progress)) error {
 	go func() { errc <- r.produce(ctx, batches, r.st.Batches) }()
 	sched := Schedule{LR: cfg.LR, MinLR: cfg.MinLR, Warmup: cfg.Warmup, Total: cfg.Steps}
 	for r.st.Step < cfg.Steps {
+		// Checked first: select picks at random when a batch is also ready.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		micro := make([]*Batch, 0, cfg.GradAccum)
 		for len(micro) < cfg.GradAccum {
 			select {
