@@ -57,7 +57,7 @@ resident memory (weights are memory-mapped, so mapped pages count).`,
 	f.IntVarP(&o.gen, "n-gen", "n", 128, "generated tokens for the tg test; 0 skips it")
 	f.IntVarP(&o.threads, "threads", "t", runtime.NumCPU(), "threads")
 	f.IntVarP(&o.reps, "repetitions", "r", 5, "timed repetitions of each test")
-	f.IntVarP(&o.batch, "batch-size", "b", 512, "most tokens in one forward step of the prefill (llama-bench's ubatch is 512)")
+	f.IntVarP(&o.batch, "batch-size", "b", llama.DefaultBatch, "most tokens in one forward step of the prefill; larger costs scratch memory and was no faster")
 	f.StringVar(&o.cacheType, "cache-type", "f16", "KV cache element type: f16 (llama.cpp's default) or f32")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the random tokens")
 	f.BoolVar(&o.json, "json", false, "print one JSON object instead of the table")
