@@ -9,35 +9,11 @@ import (
 	"testing"
 
 	"golang.org/x/text/language"
+
+	"github.com/bayling-go/bayling/internal/testenv"
 )
 
-// sharedDir returns ../shared relative to the module root, skipping (or
-// failing under CI) when it is absent.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared data missing: %v", err)
-		}
-		t.Skipf("shared data missing: %v", err)
-	}
-	return shared
-}
+func sharedDir(t *testing.T) string { return testenv.Shared(t) }
 
 func TestEveryFloresFilePresent(t *testing.T) {
 	dir := filepath.Join(sharedDir(t), "evaldata", "flores200")
