@@ -177,13 +177,14 @@ func TestGGUFQuantized(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			dw := dequantized(t, qw) // before llama.New packs qw
 			ql := logitsOf(t, qc, qw)
 			worst, agree := compareLogits(ql, logitsOf(t, fc, fw))
 			t.Logf("%v vs F32: max |logit diff| %.4f, argmax agrees at %d/12 positions", c.typ, worst, agree)
 			if worst > c.tolF32 || agree < c.agreeF32 || worst == 0 {
 				t.Errorf("%v vs F32: max diff %g, argmax agrees %d/12", c.typ, worst, agree)
 			}
-			worst, agree = compareLogits(ql, logitsOf(t, qc, dequantized(t, qw)))
+			worst, agree = compareLogits(ql, logitsOf(t, qc, dw))
 			t.Logf("%v vs its dequantized F32 copy: max |logit diff| %.4f, argmax agrees at %d/12 positions", c.typ, worst, agree)
 			if worst > c.tolDeq || agree < c.agreeD {
 				t.Errorf("%v vs dequantized: max diff %g, argmax agrees %d/12", c.typ, worst, agree)
@@ -222,6 +223,9 @@ func quantizedStories(t *testing.T, src *gguf.File, typ tensor.DType) (llama.Con
 // dequantized copies w with every matrix converted to F32.
 func dequantized(t *testing.T, w *llama.Weights) *llama.Weights {
 	deq := func(m llama.Mat) llama.Mat {
+		if m.Packed() {
+			t.Fatal("dequantizing a packed matrix")
+		}
 		v := make([]float32, m.Rows*m.Cols)
 		if err := tensor.Dequantize(v, m.Data, m.Type); err != nil {
 			t.Fatal(err)

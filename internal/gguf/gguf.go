@@ -111,9 +111,11 @@ func tensorBytes(dims []uint64, t tensor.DType) (int64, error) {
 	return int64(blocks * bb), nil
 }
 
-// Open memory-maps path read-only and parses it.
+// Open memory-maps path and parses it. The mapping is private
+// (copy-on-write): the file is never written, but a loader may rearrange
+// tensor data in place (kernels.PackQ4_0).
 func Open(path string) (*File, error) {
-	m, err := mmap.Map(path, 24, "a GGUF header")
+	m, err := mmap.MapPrivate(path, 24, "a GGUF header")
 	if err != nil {
 		return nil, fmt.Errorf("gguf %s: %w", path, err)
 	}

@@ -23,6 +23,7 @@ type Mat struct {
 	Type       tensor.DType
 	Rows, Cols int
 	Data       []byte
+	packed     bool // Q4_0 rows interleaved by PackQ4_0
 }
 
 // Supported reports whether MatVec/MatMul handle weights of type t.
@@ -144,7 +145,7 @@ func MatMul(dst []float32, m Mat, x []float32, n int) {
 	warnFallback()
 	s := scratchPool.Get().(*scratch)
 	s.prepare(m, x, n)
-	active.rows(dst, m, x, n, s.acts, 0, m.Rows)
+	active.matRows(dst, m, x, n, s.acts, 0, m.Rows)
 	scratchPool.Put(s)
 }
 
@@ -165,6 +166,9 @@ type kernelSet struct {
 	// quantizers of activations to Q8_0 and Q8_K
 	q8_0 func(a *q8Act, x []float32)
 	q8_K func(a *q8Act, x []float32)
+	// q4x16VNNI: the set runs packed Q4_0 with q4x16AVX512 (see q4pack.go);
+	// PackQ4_0 repacks only when the active set does.
+	q4x16VNNI bool
 	// attnGroup128, if set, computes the query heads sharing one KV head for
 	// head size 128 (see attnGroup128 in attn_amd64.go).
 	attnGroup128 func(out, q, scores []float32, k, v KV, h0, group, off, stride, nPos int, scale float32)
@@ -206,6 +210,15 @@ func warnFallback() {
 	warnOnce.Do(func() {
 		fmt.Fprintf(warnOut, "bayling: warning: using slow plain-Go kernels (%s)\n", fallbackReason)
 	})
+}
+
+// matRows is rows for either weight layout.
+func (ks *kernelSet) matRows(dst []float32, m Mat, x []float32, n int, acts []q8Act, r0, r1 int) {
+	if m.packed {
+		rowsPacked(ks, dst, m, n, acts, r0, r1)
+		return
+	}
+	ks.rows(dst, m, x, n, acts, r0, r1)
 }
 
 // rowTile is how many weight rows stay cached while all n inputs visit them,

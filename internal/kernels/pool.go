@@ -128,7 +128,7 @@ func (p *Pool) runShare(id int) {
 	j := &p.job
 	switch j.kind {
 	case jobRows:
-		j.kernels.rows(j.dst, j.m, j.x, j.n, p.s.acts, lo, hi)
+		j.kernels.matRows(j.dst, j.m, j.x, j.n, p.s.acts, lo, hi)
 	case jobQuant:
 		p.s.quantRange(j.m, j.x, lo, hi)
 	case jobAttn:
@@ -151,7 +151,7 @@ func (p *Pool) multiShare(lo, hi int) {
 			if actBlock(o.M.Type) == qkK {
 				s = &p.sK
 			}
-			j.kernels.rows(o.Dst, o.M, j.x, 1, s.acts, r0, r1)
+			j.kernels.matRows(o.Dst, o.M, j.x, 1, s.acts, r0, r1)
 		}
 		off += o.M.Rows
 	}

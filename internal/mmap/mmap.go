@@ -13,6 +13,17 @@ import (
 // what (e.g. "a GGUF header"), so callers need not map empty or truncated
 // files.
 func Map(path string, min int64, what string) ([]byte, error) {
+	return mapFile(path, min, what, unix.PROT_READ, unix.MAP_SHARED)
+}
+
+// MapPrivate maps path copy-on-write: reads see the file, writes change
+// only this process's pages (which then count as its anonymous memory) and
+// never the file. Weights rearranged in place at load use it.
+func MapPrivate(path string, min int64, what string) ([]byte, error) {
+	return mapFile(path, min, what, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+}
+
+func mapFile(path string, min int64, what string, prot, flags int) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -29,7 +40,7 @@ func Map(path string, min int64, what string) ([]byte, error) {
 	if int64(int(size)) != size {
 		return nil, fmt.Errorf("file of %d bytes is too large to map", size)
 	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	m, err := unix.Mmap(int(f.Fd()), 0, int(size), prot, flags)
 	if err != nil {
 		return nil, fmt.Errorf("mmap: %w", err)
 	}

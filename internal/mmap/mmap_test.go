@@ -24,3 +24,22 @@ func TestMap(t *testing.T) {
 		t.Fatal("missing file mapped")
 	}
 }
+
+func TestMapPrivateLeavesFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, []byte("hello"), 0o644)
+	m, err := MapPrivate(p, 1, "a byte")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m[0] = 'J'
+	if string(m) != "Jello" {
+		t.Fatalf("mapping reads %q", m)
+	}
+	if err := Unmap(m); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "hello" {
+		t.Fatalf("file changed to %q", b)
+	}
+}

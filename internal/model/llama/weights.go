@@ -87,6 +87,32 @@ func (w *Weights) Check(c *Config) error {
 	return checkMat(w.Output, "output", c.VocabSize, dim)
 }
 
+// pack repacks the matrices only products read; the token embedding (and
+// an output tied to it) is also read row by row and stays as it is.
+func (w *Weights) pack() error {
+	mats := make([]*Mat, 0, 7*len(w.Layers)+1)
+	for i := range w.Layers {
+		l := &w.Layers[i]
+		mats = append(mats, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Down, &l.Up)
+	}
+	if !sameData(w.Output, w.TokenEmbd) {
+		mats = append(mats, &w.Output)
+	}
+	for _, m := range mats {
+		if sameData(*m, w.TokenEmbd) {
+			continue
+		}
+		if err := kernels.PackQ4_0(m); err != nil {
+			return fmt.Errorf("llama: %w", err)
+		}
+	}
+	return nil
+}
+
+func sameData(a, b Mat) bool {
+	return len(a.Data) > 0 && len(b.Data) > 0 && &a.Data[0] == &b.Data[0]
+}
+
 func (l *Layer) check(i, dim, qd, kvd, hid int) error {
 	mats := []struct {
 		name       string

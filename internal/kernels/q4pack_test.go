@@ -1,0 +1,169 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/bayling-go/bayling/internal/tensor"
+)
+
+// packedCopy returns a packed copy of m (m itself stays row-major), packing
+// even when the active set would not.
+func packedCopy(t *testing.T, m Mat) Mat {
+	t.Helper()
+	p := m
+	p.Data = append([]byte(nil), m.Data...)
+	defer func(v bool) { active.q4x16VNNI = v }(active.q4x16VNNI)
+	active.q4x16VNNI = true // CanPack asks the active set
+	if err := PackQ4_0(&p); err != nil {
+		t.Fatal(err)
+	}
+	if !p.Packed() {
+		t.Fatal("not packed")
+	}
+	return p
+}
+
+// TestPackedQ4_0MatchesRowMajor checks the packed product of every kernel
+// set (the plain-Go twin and the VNNI kernel) against the row-major plain-Go
+// product, for input counts around the kernel's eight and row ranges that
+// cut a 16-row group.
+func TestPackedQ4_0MatchesRowMajor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, sh := range [][2]int{{16, 32}, {48, 256}, {64, 2048}} {
+		rows, cols := sh[0], sh[1]
+		m := randMat(rng, tensor.Q4_0, rows, cols)
+		pm := packedCopy(t, m)
+		for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 19} {
+			x := randVec(rng, n*cols)
+			var s scratch
+			s.prepare(m, x, n)
+			want := make([]float32, n*rows)
+			generic.rows(want, m, x, n, s.acts, 0, rows)
+			for _, ks := range sets() {
+				for _, rr := range [][2]int{{0, rows}, {5, rows - 3}, {rows - 1, rows}} {
+					got := make([]float32, n*rows)
+					ks.matRows(got, pm, x, n, s.acts, rr[0], rr[1])
+					for j := 0; j < n; j++ {
+						for r := 0; r < rows; r++ {
+							g, w := got[j*rows+r], want[j*rows+r]
+							if r < rr[0] || r >= rr[1] {
+								w = 0 // outside the range: untouched
+							}
+							if math.Abs(float64(g-w)) > 1e-5*(1+math.Abs(float64(w))) {
+								t.Fatalf("%s %dx%d n=%d rows [%d,%d): out[%d][%d]=%g row-major %g", ks.name, rows, cols, n, rr[0], rr[1], j, r, g, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackQ4_0Pool runs a packed matrix through the pool (1-3 threads) and
+// MatVecs, against the row-major product.
+func TestPackQ4_0Pool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	m := randMat(rng, tensor.Q4_0, 96, 512)
+	pm := packedCopy(t, m)
+	other := randMat(rng, tensor.Q8_0, 40, 512) // 40 rows shift pm off group boundaries in MatVecs
+	for _, threads := range []int{1, 2, 3} {
+		p := NewPool(threads)
+		for _, n := range []int{1, 8, 13} {
+			x := randVec(rng, n*512)
+			want, got := make([]float32, n*96), make([]float32, n*96)
+			MatMul(want, m, x, n)
+			p.MatMul(got, pm, x, n)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("threads=%d n=%d: out[%d]=%g row-major %g", threads, n, i, got[i], want[i])
+				}
+			}
+		}
+		x := randVec(rng, 512)
+		want, got, o := make([]float32, 96), make([]float32, 96), make([]float32, 40)
+		MatVec(want, m, x)
+		p.MatVecs(x, []Out{{Dst: o, M: other}, {Dst: got, M: pm}})
+		for i := range got {
+			if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("MatVecs threads=%d: out[%d]=%g row-major %g", threads, i, got[i], want[i])
+			}
+		}
+		p.Close()
+	}
+}
+
+func TestPackQ4_0Skips(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, m := range []Mat{randMat(rng, tensor.Q4_0, 17, 64), randMat(rng, tensor.Q8_0, 32, 64)} {
+		before := append([]byte(nil), m.Data...)
+		if err := PackQ4_0(&m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Packed() || string(before) != string(m.Data) {
+			t.Errorf("%v %dx%d was packed", m.Type, m.Rows, m.Cols)
+		}
+	}
+	if active.q4x16VNNI {
+		m := randMat(rng, tensor.Q4_0, 32, 64)
+		if !CanPack(m) {
+			t.Error("active set has the packed kernel but CanPack is false")
+		}
+		PackQ4_0(&m)
+		if CanPack(m) {
+			t.Error("a packed matrix can be packed again")
+		}
+	}
+}
+
+func TestPackedZeroAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	pm := packedCopy(t, randMat(rng, tensor.Q4_0, 256, 1024))
+	p := NewPool(2)
+	defer p.Close()
+	x := randVec(rng, 8*1024)
+	dst := make([]float32, 8*256)
+	for _, n := range []int{1, 8} {
+		if a := testing.AllocsPerRun(20, func() { p.MatMul(dst, pm, x, n) }); a != 0 {
+			t.Errorf("packed Pool.MatMul n=%d: %v allocs per call", n, a)
+		}
+	}
+}
+
+// BenchmarkQ4_0Packed compares row-major and packed Q4_0 products for the
+// input counts of decode (1), batched serving (8) and prefill (64).
+func BenchmarkQ4_0Packed(b *testing.B) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	const rows, cols = 4096, 4096
+	m := fastRandMat(rng, tensor.Q4_0, rows, cols)
+	pm := m
+	pm.Data = append([]byte(nil), m.Data...)
+	if err := PackQ4_0(&pm); err != nil || !pm.Packed() {
+		b.Skip("the active kernel set does not pack Q4_0")
+	}
+	for _, n := range []int{1, 8, 64} {
+		x := randVec(rng, n*cols)
+		dst := make([]float32, n*rows)
+		for _, c := range []struct {
+			name string
+			m    Mat
+		}{{"rowmajor", m}, {"packed", pm}} {
+			b.Run(fmt.Sprintf("n%d/%s/t1", n, c.name), func(b *testing.B) {
+				p := NewPool(1)
+				defer p.Close()
+				c0 := cpuTime()
+				for b.Loop() {
+					p.MatMul(dst, c.m, x, n)
+				}
+				flops := 2 * float64(rows*cols*n) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				if cpu := cpuTime() - c0; cpu > 0 {
+					b.ReportMetric(flops/cpu.Seconds()/1e9, "cpuGFLOP/s")
+				}
+			})
+		}
+	}
+}
