@@ -1,29 +1,65 @@
 package train
 
 import (
+	"math"
 	"testing"
 
 	"github.com/bayling-go/bayling/internal/kernels"
 )
 
-func TestTranspose(t *testing.T) {
+// TestGemmForms checks the three products of a linear layer against plain
+// loops in float64.
+func TestGemmForms(t *testing.T) {
 	pool := kernels.NewPool(2)
 	defer pool.Close()
-	g := gemm{pool: pool}
-	for _, sh := range [][2]int{{1, 1}, {3, 5}, {8, 8}, {17, 130}, {130, 17}, {64, 64}, {9, 200}} {
-		rows, cols := sh[0], sh[1]
-		src := make([]float32, rows*cols)
-		for i := range src {
-			src[i] = float32(i)
+	g := newGemm(pool)
+	r := NewRNG(5)
+	rnd := func(k int) []float32 {
+		s := make([]float32, k)
+		for i := range s {
+			s[i] = float32(r.Float64()*2 - 1)
 		}
-		dst := make([]float32, rows*cols)
-		g.transpose(dst, src, rows, cols)
-		for r := 0; r < rows; r++ {
-			for c := 0; c < cols; c++ {
-				if dst[c*rows+r] != src[r*cols+c] {
-					t.Fatalf("%dx%d: dst[%d][%d] = %v, want %v", rows, cols, c, r, dst[c*rows+r], src[r*cols+c])
+		return s
+	}
+	for _, sh := range [][3]int{{1, 1, 1}, {13, 7, 5}, {40, 33, 100}, {300, 17, 29}} {
+		n, rows, cols := sh[0], sh[1], sh[2]
+		w, x, dy := rnd(rows*cols), rnd(n*cols), rnd(n*rows)
+		check := func(what string, got []float32, want func(i int) float64) {
+			t.Helper()
+			for i, v := range got {
+				if e := want(i); math.Abs(float64(v)-e) > 1e-4 {
+					t.Fatalf("%v %s[%d] = %v, want %v", sh, what, i, v, e)
 				}
 			}
 		}
+		y := rnd(n * rows)
+		y0 := append([]float32(nil), y...)
+		g.mulT(y, true, w, rows, cols, x, n)
+		check("y", y, func(i int) float64 {
+			s := float64(y0[i])
+			for c := 0; c < cols; c++ {
+				s += float64(x[i/rows*cols+c]) * float64(w[i%rows*cols+c])
+			}
+			return s
+		})
+		dx := rnd(n * cols)
+		g.backX(dx, false, w, rows, cols, dy, n)
+		check("dx", dx, func(i int) float64 {
+			var s float64
+			for o := 0; o < rows; o++ {
+				s += float64(dy[i/cols*rows+o]) * float64(w[o*cols+i%cols])
+			}
+			return s
+		})
+		gw := rnd(rows * cols)
+		gw0 := append([]float32(nil), gw...)
+		g.backW(gw, rows, cols, dy, x, n)
+		check("gw", gw, func(i int) float64 {
+			s := float64(gw0[i])
+			for j := 0; j < n; j++ {
+				s += float64(dy[j*rows+i/cols]) * float64(x[j*cols+i%cols])
+			}
+			return s
+		})
 	}
 }

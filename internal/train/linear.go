@@ -20,7 +20,7 @@ func (n *Net) adapter(w *Tensor) *Adapter {
 // linear sets y = x·Wᵀ (+ the LoRA term) for all B·T tokens.
 func (n *Net) linear(_ int, w *Tensor, y, x []float32) {
 	N := len(x) / w.Cols
-	n.g.mulT(y, w.W, w.Rows, w.Cols, x, N)
+	n.g.mulT(y, false, w.W, w.Rows, w.Cols, x, N)
 	ad := n.adapter(w)
 	if ad == nil {
 		return
@@ -42,9 +42,9 @@ func (n *Net) linear(_ int, w *Tensor, y, x []float32) {
 	} else {
 		copy(ad.xd, x)
 	}
-	n.g.mulT(ad.xa, ad.A.W, r, w.Cols, ad.xd, N)
+	n.g.mulT(ad.xa, false, ad.A.W, r, w.Cols, ad.xd, N)
 	tmp := grow(&n.g.tb, N*w.Rows)
-	n.g.mulT(tmp, ad.B.W, w.Rows, r, ad.xa, N)
+	n.g.mulT(tmp, false, ad.B.W, w.Rows, r, ad.xa, N)
 	for i := range tmp {
 		y[i] += ad.Scale * tmp[i]
 	}

@@ -65,7 +65,6 @@ type Net struct {
 	logits, rowLoss []float32
 	dP              []float32 // per attention unit, T scores
 	chunk           int
-	woutT           []float32
 }
 
 // NewNet sizes a Net for batches of b rows of t tokens, running matrix
@@ -81,7 +80,7 @@ func NewNet(p *Params, b, t int, pool *kernels.Pool) (*Net, error) {
 	n := b * t
 	dim, qd, kvd, hid, hs := c.HiddenSize, c.QDim(), c.KVDim(), c.IntermediateSize, c.HeadSize()
 	net := &Net{P: p, B: b, T: t, eps: float32(c.RMSNormEps), scale: float32(1 / math.Sqrt(float64(hs)))}
-	net.g.pool = pool
+	net.g = newGemm(pool)
 	net.freqs = ropeFreqs(hs, c.Theta())
 	f := func(k int) []float32 { return make([]float32, k) }
 	net.acts = make([]layerActs, c.NumHiddenLayers)
@@ -264,10 +263,6 @@ func (n *Net) ffnForward(l int) {
 func (n *Net) outputLoss(b *Batch, lossScale float32, backward bool) (float64, int) {
 	c, p := &n.P.Cfg, n.P
 	N, dim, V := n.B*n.T, c.HiddenSize, c.VocabSize
-	if backward {
-		n.woutT = grow(&n.woutT, V*dim)
-		n.g.transpose(n.woutT, p.Output.W, V, dim)
-	}
 	for r0 := 0; r0 < N; r0 += n.chunk {
 		m := min(n.chunk, N-r0)
 		logits := n.logits[:m*V]
@@ -280,7 +275,7 @@ func (n *Net) outputLoss(b *Batch, lossScale float32, backward bool) (float64, i
 		if !backward {
 			continue
 		}
-		n.g.mulT(n.dxn[r0*dim:], n.woutT, dim, V, logits, m)
+		n.g.backX(n.dxn[r0*dim:], false, p.Output.W, V, dim, logits, m)
 		if !n.frozen() {
 			n.g.backW(p.Output.G, V, dim, logits, n.xnF[r0*dim:(r0+m)*dim], m)
 		}
