@@ -63,7 +63,7 @@ type Net struct {
 	dq, dk, dv, dao []float32
 	dh1, dh3, dact  []float32
 	logits, rowLoss []float32
-	dP              []float32 // per attention unit, T scores
+	dP              []float32 // per attention unit, a block of dS rows
 	chunk           int
 }
 
@@ -101,7 +101,7 @@ func NewNet(p *Params, b, t int, pool *kernels.Pool) (*Net, error) {
 	net.chunk = min(n, 512)
 	net.logits = f(net.chunk * c.VocabSize)
 	net.rowLoss = f(n)
-	net.dP = f(b * c.KVHeads() * t)
+	net.dP = f(b * c.KVHeads() * attnBlock * t)
 	return net, nil
 }
 
@@ -209,31 +209,51 @@ func (n *Net) attnForward(b *Batch, l int) {
 	addTo(n.x[:N*dim], n.dtmp)
 }
 
+// attnBlock is the number of queries whose scores are one GEMM: keys run
+// from the block's first segment start to its last query, so the causal
+// mask wastes at most a block's triangle per block.
+const attnBlock = 48
+
+// keySpan returns the first key any query of [t0,t1) in batch row row
+// attends to (the earliest segment start).
+func keySpan(b *Batch, row, T, t0, t1 int) int {
+	k0 := t0
+	for t := t0; t < t1; t++ {
+		k0 = min(k0, t-b.Pos[row*T+t])
+	}
+	return k0
+}
+
 // attendUnit is causal attention, within each packed sequence, for row
-// u/KVHeads of the batch and the query heads sharing KV head u%KVHeads.
+// u/KVHeads of the batch and the query heads sharing KV head u%KVHeads. Per
+// block of queries, scores S = Q·Kᵀ and outputs O = P·V are GEMMs; a score
+// row holds softmax weights in its window [s0, t] and zeros elsewhere in
+// the block's key span, which the backward pass relies on.
 func (n *Net) attendUnit(b *Batch, a *layerActs, u int) {
 	c := &n.P.Cfg
 	H, G, hs, T := c.NumAttentionHeads, c.KVHeads(), c.HeadSize(), n.T
 	qd, kvd := c.QDim(), c.KVDim()
 	row, g := u/G, u%G
 	for h := g * (H / G); h < (g+1)*(H/G); h++ {
-		for t := 0; t < T; t++ {
-			i := row*T + t
-			s0 := t - b.Pos[i]
-			q := a.q[i*qd+h*hs : i*qd+(h+1)*hs]
-			// Only the window [s0, t] of a score row is written or read.
-			w := a.att[((row*H+h)*T+t)*T:][s0 : t+1]
-			for j := range w {
-				kj := (row*T + s0 + j) * kvd
-				w[j] = kernels.Dot(q, a.k[kj+g*hs:kj+(g+1)*hs]) * n.scale
+		att := a.att[(row*H+h)*T*T : (row*H+h+1)*T*T]
+		for t0 := 0; t0 < T; t0 += attnBlock {
+			t1 := min(t0+attnBlock, T)
+			k0 := keySpan(b, row, T, t0, t1)
+			m, nk := t1-t0, t1-k0
+			qo, ko := (row*T+t0)*qd+h*hs, (row*T+k0)*kvd+g*hs
+			kernels.Sgemm(false, true, m, nk, hs, a.q[qo:], qd, a.k[ko:], kvd, false, att[t0*T+k0:], T)
+			for t := t0; t < t1; t++ {
+				s0 := t - b.Pos[row*T+t]
+				w := att[t*T : (t+1)*T]
+				clear(w[k0:s0])
+				clear(w[t+1 : t1])
+				win := w[s0 : t+1]
+				for j := range win {
+					win[j] *= n.scale
+				}
+				kernels.Softmax(win)
 			}
-			kernels.Softmax(w)
-			o := a.ao[i*qd+h*hs : i*qd+(h+1)*hs]
-			clear(o)
-			for j, pj := range w {
-				vj := (row*T + s0 + j) * kvd
-				kernels.Axpy(o, pj, a.v[vj+g*hs:vj+(g+1)*hs])
-			}
+			kernels.Sgemm(false, false, m, hs, nk, att[t0*T+k0:], T, a.v[ko:], kvd, false, a.ao[qo:], qd)
 		}
 	}
 }
@@ -427,7 +447,11 @@ func (n *Net) attnBackward(b *Batch, l int) {
 }
 
 // attendBackUnit is the backward pass of attendUnit: it sets dq for the
-// unit's query heads and dk, dv for its KV head (only this unit writes them).
+// unit's query heads and dk, dv for its KV head (only this unit writes
+// them), block by block of queries as the forward pass:
+//
+//	dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(P ⊙ dP))·scale,
+//	dV += Pᵀ·dO, dQ = dS·K, dK += dSᵀ·Q.
 func (n *Net) attendBackUnit(b *Batch, a *layerActs, u int) {
 	c := &n.P.Cfg
 	H, G, hs, T := c.NumAttentionHeads, c.KVHeads(), c.HeadSize(), n.T
@@ -438,30 +462,31 @@ func (n *Net) attendBackUnit(b *Batch, a *layerActs, u int) {
 		clear(n.dk[i+g*hs : i+(g+1)*hs])
 		clear(n.dv[i+g*hs : i+(g+1)*hs])
 	}
-	dP := n.dP[u*T : (u+1)*T]
+	dS := n.dP[u*attnBlock*T : (u+1)*attnBlock*T]
 	for h := g * (H / G); h < (g+1)*(H/G); h++ {
-		for t := 0; t < T; t++ {
-			i := row*T + t
-			s0 := t - b.Pos[i]
-			p := a.att[((row*H+h)*T+t)*T:][s0 : t+1]
-			do := n.dao[i*qd+h*hs : i*qd+(h+1)*hs]
-			q := a.q[i*qd+h*hs : i*qd+(h+1)*hs]
-			dq := n.dq[i*qd+h*hs : i*qd+(h+1)*hs]
-			clear(dq)
-			d := dP[:len(p)]
-			var dot float32
-			for j, pj := range p {
-				vj := (row*T+s0+j)*kvd + g*hs
-				d[j] = kernels.Dot(do, a.v[vj:vj+hs])
-				kernels.Axpy(n.dv[vj:vj+hs], pj, do)
-				dot += pj * d[j]
+		att := a.att[(row*H+h)*T*T : (row*H+h+1)*T*T]
+		for t0 := 0; t0 < T; t0 += attnBlock {
+			t1 := min(t0+attnBlock, T)
+			k0 := keySpan(b, row, T, t0, t1)
+			m, nk := t1-t0, t1-k0
+			qo, ko := (row*T+t0)*qd+h*hs, (row*T+k0)*kvd+g*hs
+			P := att[t0*T+k0:]
+			kernels.Sgemm(false, true, m, nk, hs, n.dao[qo:], qd, a.v[ko:], kvd, false, dS, nk)
+			for t := t0; t < t1; t++ {
+				s0 := t - b.Pos[row*T+t]
+				p := att[t*T+s0 : t*T+t+1]
+				d := dS[(t-t0)*nk : (t-t0+1)*nk]
+				clear(d[:s0-k0])
+				clear(d[t+1-k0:])
+				win := d[s0-k0 : t+1-k0]
+				dot := kernels.Dot(p, win)
+				for j, pj := range p {
+					win[j] = pj * (win[j] - dot) * n.scale
+				}
 			}
-			for j, pj := range p {
-				ds := pj * (d[j] - dot) * n.scale
-				kj := (row*T+s0+j)*kvd + g*hs
-				kernels.Axpy(dq, ds, a.k[kj:kj+hs])
-				kernels.Axpy(n.dk[kj:kj+hs], ds, q)
-			}
+			kernels.Sgemm(true, false, nk, hs, m, P, T, n.dao[qo:], qd, true, n.dv[ko:], kvd)
+			kernels.Sgemm(false, false, m, hs, nk, dS, nk, a.k[ko:], kvd, false, n.dq[qo:], qd)
+			kernels.Sgemm(true, false, nk, hs, m, dS, nk, a.q[qo:], qd, true, n.dk[ko:], kvd)
 		}
 	}
 }
