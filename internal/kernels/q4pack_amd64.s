@@ -29,6 +29,38 @@
 	VMULPS.BCST dp, Z8, Z10 \
 	VFMADD231PS Z10, Z11, facc
 
+// ACT2 is ACT for two inputs with their instructions interleaved, so the
+// two vpdpbusd chains overlap.
+#define ACT2(qa, dpa, spa, facca, qb, dpb, spb, faccb) \
+	VPBROADCASTD spa, Z11 \
+	VPBROADCASTD spb, Z14 \
+	VPSLLD  $3, Z11, Z11 \
+	VPSLLD  $3, Z14, Z14 \
+	VPSUBD  Z11, Z31, Z11 \
+	VPSUBD  Z14, Z31, Z14 \
+	VPDPBUSD.BCST 0 qa, Z0, Z11 \
+	VPDPBUSD.BCST 0 qb, Z0, Z14 \
+	VPDPBUSD.BCST 4 qa, Z1, Z11 \
+	VPDPBUSD.BCST 4 qb, Z1, Z14 \
+	VPDPBUSD.BCST 8 qa, Z2, Z11 \
+	VPDPBUSD.BCST 8 qb, Z2, Z14 \
+	VPDPBUSD.BCST 12 qa, Z3, Z11 \
+	VPDPBUSD.BCST 12 qb, Z3, Z14 \
+	VPDPBUSD.BCST 16 qa, Z4, Z11 \
+	VPDPBUSD.BCST 16 qb, Z4, Z14 \
+	VPDPBUSD.BCST 20 qa, Z5, Z11 \
+	VPDPBUSD.BCST 20 qb, Z5, Z14 \
+	VPDPBUSD.BCST 24 qa, Z6, Z11 \
+	VPDPBUSD.BCST 24 qb, Z6, Z14 \
+	VPDPBUSD.BCST 28 qa, Z7, Z11 \
+	VPDPBUSD.BCST 28 qb, Z7, Z14 \
+	VCVTDQ2PS Z11, Z11 \
+	VCVTDQ2PS Z14, Z14 \
+	VMULPS.BCST dpa, Z8, Z10 \
+	VMULPS.BCST dpb, Z8, Z15 \
+	VFMADD231PS Z10, Z11, facca \
+	VFMADD231PS Z15, Z14, faccb
+
 TEXT ·q4x16VNNI(SB), NOSPLIT, $0-80
 	MOVQ w+16(FP), SI
 	MOVQ qs+24(FP), DI
@@ -58,6 +90,12 @@ TEXT ·q4x16VNNI(SB), NOSPLIT, $0-80
 	JZ   store
 
 loop:
+	// Weights stream once when few inputs share them: fetch 8 blocks ahead.
+	PREFETCHT0 2304(SI)
+	PREFETCHT0 2368(SI)
+	PREFETCHT0 2432(SI)
+	PREFETCHT0 2496(SI)
+	PREFETCHT0 2560(SI)
 	VCVTPH2PS (SI), Z8
 	VMOVDQU64 32(SI), Z12
 	VPSRLW  $4, Z12, Z13
@@ -76,28 +114,37 @@ loop:
 	VPANDD  Z9, Z12, Z3
 	VPANDD  Z9, Z13, Z7
 
-	ACT((DI), (BX), (R8), Z16)
 	CMPQ AX, $2
-	JLT  next
-	ACT((DI)(R9*1), (BX)(R11*1), (R8)(R11*1), Z17)
+	JGE  pair01
+	ACT((DI), (BX), (R8), Z16)
+	JMP  next
+
+pair01:
+	ACT2((DI), (BX), (R8), Z16, (DI)(R9*1), (BX)(R11*1), (R8)(R11*1), Z17)
 	CMPQ AX, $3
 	JLT  next
+	JGT  pair23
 	ACT((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18)
-	CMPQ AX, $4
-	JLT  next
-	ACT((DI)(R10*1), (BX)(R12*1), (R8)(R12*1), Z19)
+	JMP  next
+
+pair23:
+	ACT2((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18, (DI)(R10*1), (BX)(R12*1), (R8)(R12*1), Z19)
 	CMPQ AX, $5
 	JLT  next
+	JGT  pair45
 	ACT((R13), (R14), (DX), Z20)
-	CMPQ AX, $6
-	JLT  next
-	ACT((R13)(R9*1), (R14)(R11*1), (DX)(R11*1), Z21)
+	JMP  next
+
+pair45:
+	ACT2((R13), (R14), (DX), Z20, (R13)(R9*1), (R14)(R11*1), (DX)(R11*1), Z21)
 	CMPQ AX, $7
 	JLT  next
+	JGT  pair67
 	ACT((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22)
-	CMPQ AX, $8
-	JLT  next
-	ACT((R13)(R10*1), (R14)(R12*1), (DX)(R12*1), Z23)
+	JMP  next
+
+pair67:
+	ACT2((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22, (R13)(R10*1), (R14)(R12*1), (DX)(R12*1), Z23)
 
 next:
 	ADDQ $288, SI
