@@ -113,7 +113,7 @@ func tensorBytes(dims []uint64, t tensor.DType) (int64, error) {
 
 // Open memory-maps path and parses it. The mapping is private
 // (copy-on-write): the file is never written, but a loader may rearrange
-// tensor data in place (kernels.PackQ4_0).
+// tensor data in place (kernels.Pack).
 func Open(path string) (*File, error) {
 	m, err := mmap.MapPrivate(path, 24, "a GGUF header")
 	if err != nil {

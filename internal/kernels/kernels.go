@@ -23,7 +23,7 @@ type Mat struct {
 	Type       tensor.DType
 	Rows, Cols int
 	Data       []byte
-	packed     bool // Q4_0 rows interleaved by PackQ4_0
+	packed     bool // rows interleaved by Pack
 }
 
 // Supported reports whether MatVec/MatMul handle weights of type t.
@@ -107,9 +107,10 @@ func (s *scratch) reserve(m Mat, n int) {
 	for j := range s.acts {
 		a := &s.acts[j]
 		a.qs, a.d = s.slab.qs[j*c:(j+1)*c], s.slab.d[j*nb:(j+1)*nb]
-		a.sums, a.bsum = nil, nil
+		a.sums, a.neg8, a.bsum = nil, nil, nil
 		if blk == qk8 {
 			a.sums = s.slab.sums[j*nb : (j+1)*nb]
+			a.neg8 = s.slab.neg8[j*nb : (j+1)*nb]
 		} else {
 			a.bsum = s.slab.bsum[j*ng : (j+1)*ng]
 		}
@@ -121,7 +122,11 @@ func (s *scratch) quantRange(m Mat, x []float32, j0, j1 int) {
 	for j := j0; j < j1; j++ {
 		xr := x[j*m.Cols : (j+1)*m.Cols]
 		if actBlock(m.Type) == qk8 {
-			active.q8_0(&s.acts[j], xr)
+			a := &s.acts[j]
+			active.q8_0(a, xr)
+			for b, v := range a.sums {
+				a.neg8[b] = -8 * v
+			}
 		} else {
 			active.q8_K(&s.acts[j], xr)
 		}
@@ -166,9 +171,9 @@ type kernelSet struct {
 	// quantizers of activations to Q8_0 and Q8_K
 	q8_0 func(a *q8Act, x []float32)
 	q8_K func(a *q8Act, x []float32)
-	// q4x16VNNI: the set runs packed Q4_0 with q4x16AVX512 (see q4pack.go);
-	// PackQ4_0 repacks only when the active set does.
-	q4x16VNNI bool
+	// packedVNNI: the set runs packed Q4_0/Q8_0 with packedAVX512 (see
+	// pack.go); Pack repacks only when the active set does.
+	packedVNNI bool
 	// attnGroup128, if set, computes the query heads sharing one KV head for
 	// head size 128 (see attnGroup128 in attn_amd64.go).
 	attnGroup128 func(out, q, scores []float32, k, v KV, h0, group, off, stride, nPos int, scale float32)

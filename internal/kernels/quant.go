@@ -24,6 +24,7 @@ type q8Act struct {
 	qs   []int8
 	d    []float32 // one scale per block (Q8_0: already rounded through f16)
 	sums []int32   // Q8_0: sum of qs per block (for Q4_0's -8 offset)
+	neg8 []int32   // Q8_0: -8·sums, the packed Q4_0 kernel's start value
 	bsum []int16   // Q8_K: sum of qs per 16 elements
 }
 
@@ -33,6 +34,7 @@ func (a *q8Act) resize(n, block int) {
 	a.d = grow(a.d, nb)
 	if block == qk8 {
 		a.sums = grow(a.sums, nb)
+		a.neg8 = grow(a.neg8, nb)
 	} else {
 		a.bsum = grow(a.bsum, n/16)
 	}

@@ -35,7 +35,10 @@ func dotQ8_0VNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, nb, qstride
 func dotQ4_0VNNIx4(out *[4]float32, row *byte, qs *int8, d *float32, sums *int32, nb, qstride, dstride int)
 
 //go:noescape
-func q4x16VNNI(out *float32, ostride int, w *byte, qs *int8, d *float32, sums *int32, nb, na, qstride, dstride int)
+func q4x16VNNI(out *float32, ostride int, w *byte, qs *int8, d *float32, neg8 *int32, nb, na, qstride, dstride int)
+
+//go:noescape
+func q8x16VNNI(out *float32, ostride int, w *byte, qs *int8, d *float32, neg8 *int32, nb, na, qstride, dstride int)
 
 //go:noescape
 func dotF16AVX512(x *float32, h *uint16, n int) float32
@@ -59,7 +62,7 @@ var avx512Set = kernelSet{
 	q8_K:    quantizeQ8_KAVX512,
 
 	attnGroup128: attnGroup128,
-	q4x16VNNI:    true,
+	packedVNNI:   true,
 }
 
 func dotF16sAVX512(a []float32, h []uint16) float32 {
@@ -174,20 +177,25 @@ func rowsAVX512Span(dst []float32, m Mat, x []float32, j int, acts []q8Act, r0, 
 	}
 }
 
-// q4x16AVX512 runs q4x16VNNI on one packed group for na <= 8 inputs, which
-// must be consecutive rows of the scratch slabs (fixed strides).
-func q4x16AVX512(out []float32, ostride int, grp []byte, acts []q8Act, na, nb int) {
+// packedAVX512 runs the packed kernel of type t on one group for na <= 8
+// inputs, which must be consecutive rows of the scratch slabs (fixed
+// strides).
+func packedAVX512(t tensor.DType, out []float32, ostride int, grp []byte, acts []q8Act, na, nb int) {
 	a := &acts[0]
 	_ = out[(na-1)*ostride+packRows-1]
-	_ = grp[nb*packBlock-1]
+	_ = grp[nb*packRows*t.BlockBytes()-1]
 	_ = acts[na-1].d[nb-1]
 	qstride, dstride := nb*qk8, nb*4
 	_ = acts[na-1].qs[qstride-1]
-	_ = acts[na-1].sums[nb-1]
+	_ = acts[na-1].neg8[nb-1]
 	if na > 1 && (unsafe.Pointer(&acts[1].qs[0]) != unsafe.Add(unsafe.Pointer(&a.qs[0]), qstride) ||
 		unsafe.Pointer(&acts[1].d[0]) != unsafe.Add(unsafe.Pointer(&a.d[0]), dstride) ||
-		unsafe.Pointer(&acts[1].sums[0]) != unsafe.Add(unsafe.Pointer(&a.sums[0]), dstride)) {
-		panic("kernels: packed Q4_0 inputs are not consecutive slab rows")
+		unsafe.Pointer(&acts[1].neg8[0]) != unsafe.Add(unsafe.Pointer(&a.neg8[0]), dstride)) {
+		panic("kernels: packed inputs are not consecutive slab rows")
 	}
-	q4x16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.sums[0], nb, na, qstride, dstride)
+	if t == tensor.Q8_0 {
+		q8x16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.neg8[0], nb, na, qstride, dstride)
+		return
+	}
+	q4x16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.neg8[0], nb, na, qstride, dstride)
 }

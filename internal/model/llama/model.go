@@ -17,9 +17,9 @@ type Model struct {
 	pool  *kernels.Pool // nil: kernels run on the calling goroutine
 }
 
-// New validates c and checks w against it, then repacks w's Q4_0 matrices
+// New validates c and checks w against it, then repacks w's Q4_0 and Q8_0 matrices
 // in place for the many-row kernel when the CPU's kernels use it (see
-// kernels.PackQ4_0): from then on w is for this package's forward pass
+// kernels.Pack): from then on w is for this package's forward pass
 // only, and its data must be writable (heap or gguf's private mapping).
 func New(c Config, w *Weights) (*Model, error) {
 	if err := c.Validate(); err != nil {

@@ -102,7 +102,7 @@ func (w *Weights) pack() error {
 		if sameData(*m, w.TokenEmbd) {
 			continue
 		}
-		if err := kernels.PackQ4_0(m); err != nil {
+		if err := kernels.Pack(m); err != nil {
 			return fmt.Errorf("llama: %w", err)
 		}
 	}

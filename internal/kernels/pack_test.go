@@ -15,9 +15,9 @@ func packedCopy(t *testing.T, m Mat) Mat {
 	t.Helper()
 	p := m
 	p.Data = append([]byte(nil), m.Data...)
-	defer func(v bool) { active.q4x16VNNI = v }(active.q4x16VNNI)
-	active.q4x16VNNI = true // CanPack asks the active set
-	if err := PackQ4_0(&p); err != nil {
+	defer func(v bool) { active.packedVNNI = v }(active.packedVNNI)
+	active.packedVNNI = true // CanPack asks the active set
+	if err := Pack(&p); err != nil {
 		t.Fatal(err)
 	}
 	if !p.Packed() {
@@ -26,34 +26,38 @@ func packedCopy(t *testing.T, m Mat) Mat {
 	return p
 }
 
-// TestPackedQ4_0MatchesRowMajor checks the packed product of every kernel
-// set (the plain-Go twin and the VNNI kernel) against the row-major plain-Go
+var packTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0}
+
+// TestPackedMatchesRowMajor checks the packed product of every kernel set
+// (the plain-Go twin and the VNNI kernels) against the row-major plain-Go
 // product, for input counts around the kernel's eight and row ranges that
 // cut a 16-row group.
-func TestPackedQ4_0MatchesRowMajor(t *testing.T) {
+func TestPackedMatchesRowMajor(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, sh := range [][2]int{{16, 32}, {48, 256}, {64, 2048}} {
-		rows, cols := sh[0], sh[1]
-		m := randMat(rng, tensor.Q4_0, rows, cols)
-		pm := packedCopy(t, m)
-		for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 19} {
-			x := randVec(rng, n*cols)
-			var s scratch
-			s.prepare(m, x, n)
-			want := make([]float32, n*rows)
-			generic.rows(want, m, x, n, s.acts, 0, rows)
-			for _, ks := range sets() {
-				for _, rr := range [][2]int{{0, rows}, {5, rows - 3}, {rows - 1, rows}} {
-					got := make([]float32, n*rows)
-					ks.matRows(got, pm, x, n, s.acts, rr[0], rr[1])
-					for j := 0; j < n; j++ {
-						for r := 0; r < rows; r++ {
-							g, w := got[j*rows+r], want[j*rows+r]
-							if r < rr[0] || r >= rr[1] {
-								w = 0 // outside the range: untouched
-							}
-							if math.Abs(float64(g-w)) > 1e-5*(1+math.Abs(float64(w))) {
-								t.Fatalf("%s %dx%d n=%d rows [%d,%d): out[%d][%d]=%g row-major %g", ks.name, rows, cols, n, rr[0], rr[1], j, r, g, w)
+	for _, typ := range packTypes {
+		for _, sh := range [][2]int{{16, 32}, {48, 256}, {64, 2048}} {
+			rows, cols := sh[0], sh[1]
+			m := randMat(rng, typ, rows, cols)
+			pm := packedCopy(t, m)
+			for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 19} {
+				x := randVec(rng, n*cols)
+				var s scratch
+				s.prepare(m, x, n)
+				want := make([]float32, n*rows)
+				generic.rows(want, m, x, n, s.acts, 0, rows)
+				for _, ks := range sets() {
+					for _, rr := range [][2]int{{0, rows}, {5, rows - 3}, {rows - 1, rows}} {
+						got := make([]float32, n*rows)
+						ks.matRows(got, pm, x, n, s.acts, rr[0], rr[1])
+						for j := 0; j < n; j++ {
+							for r := 0; r < rows; r++ {
+								g, w := got[j*rows+r], want[j*rows+r]
+								if r < rr[0] || r >= rr[1] {
+									w = 0 // outside the range: untouched
+								}
+								if math.Abs(float64(g-w)) > 1e-5*(1+math.Abs(float64(w))) {
+									t.Fatalf("%s %v %dx%d n=%d rows [%d,%d): out[%d][%d]=%g row-major %g", ks.name, typ, rows, cols, n, rr[0], rr[1], j, r, g, w)
+								}
 							}
 						}
 					}
@@ -63,11 +67,17 @@ func TestPackedQ4_0MatchesRowMajor(t *testing.T) {
 	}
 }
 
-// TestPackQ4_0Pool runs a packed matrix through the pool (1-3 threads) and
+// TestPackPool runs packed matrices through the pool (1-3 threads) and
 // MatVecs, against the row-major product.
-func TestPackQ4_0Pool(t *testing.T) {
+func TestPackPool(t *testing.T) {
+	for _, typ := range packTypes {
+		testPackPool(t, typ)
+	}
+}
+
+func testPackPool(t *testing.T, typ tensor.DType) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	m := randMat(rng, tensor.Q4_0, 96, 512)
+	m := randMat(rng, typ, 96, 512)
 	pm := packedCopy(t, m)
 	other := randMat(rng, tensor.Q8_0, 40, 512) // 40 rows shift pm off group boundaries in MatVecs
 	for _, threads := range []int{1, 2, 3} {
@@ -96,23 +106,23 @@ func TestPackQ4_0Pool(t *testing.T) {
 	}
 }
 
-func TestPackQ4_0Skips(t *testing.T) {
+func TestPackSkips(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
-	for _, m := range []Mat{randMat(rng, tensor.Q4_0, 17, 64), randMat(rng, tensor.Q8_0, 32, 64)} {
+	for _, m := range []Mat{randMat(rng, tensor.Q4_0, 17, 64), randMat(rng, tensor.Q8_0, 33, 64), randMat(rng, tensor.Q4_K, 32, 256), randMat(rng, tensor.F16, 32, 64)} {
 		before := append([]byte(nil), m.Data...)
-		if err := PackQ4_0(&m); err != nil {
+		if err := Pack(&m); err != nil {
 			t.Fatal(err)
 		}
 		if m.Packed() || string(before) != string(m.Data) {
 			t.Errorf("%v %dx%d was packed", m.Type, m.Rows, m.Cols)
 		}
 	}
-	if active.q4x16VNNI {
+	if active.packedVNNI {
 		m := randMat(rng, tensor.Q4_0, 32, 64)
 		if !CanPack(m) {
 			t.Error("active set has the packed kernel but CanPack is false")
 		}
-		PackQ4_0(&m)
+		Pack(&m)
 		if CanPack(m) {
 			t.Error("a packed matrix can be packed again")
 		}
@@ -121,28 +131,36 @@ func TestPackQ4_0Skips(t *testing.T) {
 
 func TestPackedZeroAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 18))
-	pm := packedCopy(t, randMat(rng, tensor.Q4_0, 256, 1024))
 	p := NewPool(2)
 	defer p.Close()
-	x := randVec(rng, 8*1024)
-	dst := make([]float32, 8*256)
-	for _, n := range []int{1, 8} {
-		if a := testing.AllocsPerRun(20, func() { p.MatMul(dst, pm, x, n) }); a != 0 {
-			t.Errorf("packed Pool.MatMul n=%d: %v allocs per call", n, a)
+	for _, typ := range packTypes {
+		pm := packedCopy(t, randMat(rng, typ, 256, 1024))
+		x := randVec(rng, 8*1024)
+		dst := make([]float32, 8*256)
+		for _, n := range []int{1, 8} {
+			if a := testing.AllocsPerRun(20, func() { p.MatMul(dst, pm, x, n) }); a != 0 {
+				t.Errorf("packed %v Pool.MatMul n=%d: %v allocs per call", typ, n, a)
+			}
 		}
 	}
 }
 
-// BenchmarkQ4_0Packed compares row-major and packed Q4_0 products for the
-// input counts of decode (1), batched serving (8) and prefill (64).
-func BenchmarkQ4_0Packed(b *testing.B) {
+// BenchmarkPacked compares row-major and packed products for the input
+// counts of decode (1), batched serving (8) and prefill (64).
+func BenchmarkPacked(b *testing.B) {
+	for _, typ := range packTypes {
+		benchPacked(b, typ)
+	}
+}
+
+func benchPacked(b *testing.B, typ tensor.DType) {
 	rng := rand.New(rand.NewPCG(19, 20))
 	const rows, cols = 4096, 4096
-	m := fastRandMat(rng, tensor.Q4_0, rows, cols)
+	m := fastRandMat(rng, typ, rows, cols)
 	pm := m
 	pm.Data = append([]byte(nil), m.Data...)
-	if err := PackQ4_0(&pm); err != nil || !pm.Packed() {
-		b.Skip("the active kernel set does not pack Q4_0")
+	if err := Pack(&pm); err != nil || !pm.Packed() {
+		b.Skip("the active kernel set does not pack")
 	}
 	for _, n := range []int{1, 8, 64} {
 		x := randVec(rng, n*cols)
@@ -151,7 +169,7 @@ func BenchmarkQ4_0Packed(b *testing.B) {
 			name string
 			m    Mat
 		}{{"rowmajor", m}, {"packed", pm}} {
-			b.Run(fmt.Sprintf("n%d/%s/t1", n, c.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%v/n%d/%s/t1", typ, n, c.name), func(b *testing.B) {
 				p := NewPool(1)
 				defer p.Close()
 				c0 := cpuTime()

@@ -2,21 +2,21 @@
 
 #include "textflag.h"
 
-// Packed Q4_0 (see q4pack.go) times up to eight Q8_0 inputs. Lane i of a
+// Packed Q4_0 and Q8_0 (see pack.go) times up to eight Q8_0 inputs. Lane i of a
 // zmm is weight row i: the four low (or high) nibbles of a chunk sit in one
 // dword per row, so vpdpbusd with the input's matching four bytes broadcast
 // advances all sixteen row dots by four columns. The -8 offset enters as
-// the accumulator's start value, -8·Σx of the block.
+// the accumulator's start value, -8·Σx of the block (the inputs' neg8);
+// Q8_0's stored w+128 gives -128·Σx = 16·neg8 (INIT).
 
-// func q4x16VNNI(out *float32, ostride int, w *byte, qs *int8, d *float32, sums *int32, nb, na, qstride, dstride int)
+// func q4x16VNNI(out *float32, ostride int, w *byte, qs *int8, d *float32, neg8 *int32, nb, na, qstride, dstride int)
+// func q8x16VNNI(same arguments)
 // ostride, qstride and dstride are in bytes.
 
 // ACT adds input a's block to facc: int dot of the eight nibble registers
 // Z0..Z7 against the input's 32 bytes, then × (row scales Z8 · input scale).
 #define ACT(q, dp, sp, facc) \
-	VPBROADCASTD sp, Z11 \
-	VPSLLD  $3, Z11, Z11 \
-	VPSUBD  Z11, Z31, Z11 \
+	INIT(sp, Z11) \
 	VPDPBUSD.BCST 0 q, Z0, Z11 \
 	VPDPBUSD.BCST 4 q, Z1, Z11 \
 	VPDPBUSD.BCST 8 q, Z2, Z11 \
@@ -32,12 +32,8 @@
 // ACT2 is ACT for two inputs with their instructions interleaved, so the
 // two vpdpbusd chains overlap.
 #define ACT2(qa, dpa, spa, facca, qb, dpb, spb, faccb) \
-	VPBROADCASTD spa, Z11 \
-	VPBROADCASTD spb, Z14 \
-	VPSLLD  $3, Z11, Z11 \
-	VPSLLD  $3, Z14, Z14 \
-	VPSUBD  Z11, Z31, Z11 \
-	VPSUBD  Z14, Z31, Z14 \
+	INIT(spa, Z11) \
+	INIT(spb, Z14) \
 	VPDPBUSD.BCST 0 qa, Z0, Z11 \
 	VPDPBUSD.BCST 0 qb, Z0, Z14 \
 	VPDPBUSD.BCST 4 qa, Z1, Z11 \
@@ -61,11 +57,13 @@
 	VFMADD231PS Z10, Z11, facca \
 	VFMADD231PS Z15, Z14, faccb
 
+#define INIT(sp, z) VPBROADCASTD sp, z
+
 TEXT ·q4x16VNNI(SB), NOSPLIT, $0-80
 	MOVQ w+16(FP), SI
 	MOVQ qs+24(FP), DI
 	MOVQ d+32(FP), BX
-	MOVQ sums+40(FP), R8
+	MOVQ neg8+40(FP), R8
 	MOVQ nb+48(FP), CX
 	MOVQ na+56(FP), AX
 	MOVQ qstride+64(FP), R9
@@ -77,7 +75,6 @@ TEXT ·q4x16VNNI(SB), NOSPLIT, $0-80
 	MOVL $0x0f0f0f0f, DX
 	VPBROADCASTD DX, Z9
 	LEAQ (R8)(R11*4), DX  // input 4's sums
-	VPXORD Z31, Z31, Z31
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
@@ -148,6 +145,134 @@ pair67:
 
 next:
 	ADDQ $288, SI
+	ADDQ $32, DI
+	ADDQ $32, R13
+	ADDQ $4, BX
+	ADDQ $4, R14
+	ADDQ $4, R8
+	ADDQ $4, DX
+	DECQ CX
+	JNZ  loop
+
+store:
+	MOVQ out+0(FP), DI
+	MOVQ ostride+8(FP), R9
+	VMOVUPS Z16, (DI)
+	CMPQ AX, $2
+	JLT  done
+	ADDQ R9, DI
+	VMOVUPS Z17, (DI)
+	CMPQ AX, $3
+	JLT  done
+	ADDQ R9, DI
+	VMOVUPS Z18, (DI)
+	CMPQ AX, $4
+	JLT  done
+	ADDQ R9, DI
+	VMOVUPS Z19, (DI)
+	CMPQ AX, $5
+	JLT  done
+	ADDQ R9, DI
+	VMOVUPS Z20, (DI)
+	CMPQ AX, $6
+	JLT  done
+	ADDQ R9, DI
+	VMOVUPS Z21, (DI)
+	CMPQ AX, $7
+	JLT  done
+	ADDQ R9, DI
+	VMOVUPS Z22, (DI)
+	CMPQ AX, $8
+	JLT  done
+	ADDQ R9, DI
+	VMOVUPS Z23, (DI)
+
+done:
+	VZEROUPPER
+	RET
+
+#undef INIT
+#define INIT(sp, z) VPBROADCASTD sp, z; VPSLLD $4, z, z
+
+TEXT ·q8x16VNNI(SB), NOSPLIT, $0-80
+	MOVQ w+16(FP), SI
+	MOVQ qs+24(FP), DI
+	MOVQ d+32(FP), BX
+	MOVQ neg8+40(FP), R8
+	MOVQ nb+48(FP), CX
+	MOVQ na+56(FP), AX
+	MOVQ qstride+64(FP), R9
+	LEAQ (R9)(R9*2), R10
+	MOVQ dstride+72(FP), R11
+	LEAQ (R11)(R11*2), R12
+	LEAQ (DI)(R9*4), R13  // input 4's quants
+	LEAQ (BX)(R11*4), R14 // input 4's scales
+	LEAQ (R8)(R11*4), DX  // input 4's sums
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	TESTQ CX, CX
+	JZ   store
+
+loop:
+	PREFETCHT0 2176(SI)
+	PREFETCHT0 2240(SI)
+	PREFETCHT0 2304(SI)
+	PREFETCHT0 2368(SI)
+	PREFETCHT0 2432(SI)
+	PREFETCHT0 2496(SI)
+	PREFETCHT0 2560(SI)
+	PREFETCHT0 2624(SI)
+	PREFETCHT0 2688(SI)
+	VCVTPH2PS (SI), Z8
+	VMOVDQU64 32(SI), Z0
+	VMOVDQU64 96(SI), Z1
+	VMOVDQU64 160(SI), Z2
+	VMOVDQU64 224(SI), Z3
+	VMOVDQU64 288(SI), Z4
+	VMOVDQU64 352(SI), Z5
+	VMOVDQU64 416(SI), Z6
+	VMOVDQU64 480(SI), Z7
+
+	CMPQ AX, $2
+	JGE  pair01
+	ACT((DI), (BX), (R8), Z16)
+	JMP  next
+
+pair01:
+	ACT2((DI), (BX), (R8), Z16, (DI)(R9*1), (BX)(R11*1), (R8)(R11*1), Z17)
+	CMPQ AX, $3
+	JLT  next
+	JGT  pair23
+	ACT((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18)
+	JMP  next
+
+pair23:
+	ACT2((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18, (DI)(R10*1), (BX)(R12*1), (R8)(R12*1), Z19)
+	CMPQ AX, $5
+	JLT  next
+	JGT  pair45
+	ACT((R13), (R14), (DX), Z20)
+	JMP  next
+
+pair45:
+	ACT2((R13), (R14), (DX), Z20, (R13)(R9*1), (R14)(R11*1), (DX)(R11*1), Z21)
+	CMPQ AX, $7
+	JLT  next
+	JGT  pair67
+	ACT((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22)
+	JMP  next
+
+pair67:
+	ACT2((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22, (R13)(R10*1), (R14)(R12*1), (DX)(R12*1), Z23)
+
+next:
+	ADDQ $544, SI
 	ADDQ $32, DI
 	ADDQ $32, R13
 	ADDQ $4, BX
