@@ -1,0 +1,9 @@
+//go:build !goexperiment.simd || !amd64
+
+package kernels
+
+var (
+	softmaxScaled = softmaxScaledGeneric
+	siluMulBack   = siluMulBackGeneric
+	adamW         = adamWGeneric
+)
