@@ -269,9 +269,9 @@ func (n *Net) ffnForward(l int) {
 	n.linear(l, lw.Up, a.h3, a.xn2)
 	n.rows(func(i int) {
 		r := i * hid
-		for j := r; j < r+hid; j++ {
-			a.act[j] = silu(a.h1[j]) * a.h3[j]
-		}
+		act := a.act[r : r+hid]
+		copy(act, a.h1[r:r+hid])
+		kernels.SiLUMul(act, a.h3[r:r+hid])
 	})
 	n.linear(l, lw.Down, n.dtmp, a.act)
 	addTo(n.x[:N*dim], n.dtmp)
@@ -312,9 +312,9 @@ func (n *Net) outputLoss(b *Batch, lossScale float32, backward bool) (float64, i
 }
 
 // crossEntropy returns -log softmax(x)[target] (0 for target -1) and, with
-// grad, overwrites x by scale·(softmax(x) − onehot(target)). The softmax is
-// kernels' SIMD one; when the target's probability is below e^-60, too
-// small to take the log of in float32, the loss is an exact log-sum-exp.
+// grad, overwrites x by scale·(softmax(x) − onehot(target)). The loss is
+// (max − x_target) + log Σ exp(x − max), exact also when the target's
+// probability underflows float32. x is overwritten also without grad.
 func crossEntropy(x []float32, target int, scale float32, grad bool) float32 {
 	if target < 0 {
 		if grad {
@@ -322,36 +322,12 @@ func crossEntropy(x []float32, target int, scale float32, grad bool) float32 {
 		}
 		return 0
 	}
-	mx := x[0]
-	for _, v := range x {
-		mx = max(mx, v)
+	xt := x[target]
+	mx, logSum := kernels.SoftmaxScaled(x, scale)
+	if grad {
+		x[target] -= scale
 	}
-	exact := !grad || mx-x[target] > 60
-	var loss float32
-	if exact {
-		loss = logSumExp(x, mx) - x[target]
-		if !grad {
-			return loss
-		}
-	}
-	kernels.Softmax(x)
-	if !exact {
-		loss = -float32(math.Log(float64(x[target])))
-	}
-	for i := range x {
-		x[i] *= scale
-	}
-	x[target] -= scale
-	return loss
-}
-
-// logSumExp is log Σ exp(x) with float64 accumulation; mx is max(x).
-func logSumExp(x []float32, mx float32) float32 {
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v - mx))
-	}
-	return float32(math.Log(sum)) + mx
+	return (mx - xt) + logSum
 }
 
 func (n *Net) backward(b *Batch) {
@@ -398,13 +374,8 @@ func (n *Net) ffnBackward(l int) {
 	// n.dx is d(block output); the residual passes it through unchanged.
 	n.linearBack(l, lw.Down, n.dact, n.dx, a.act)
 	n.rows(func(i int) {
-		for j := i * hid; j < (i+1)*hid; j++ {
-			h := float64(a.h1[j])
-			s := 1 / (1 + math.Exp(-h))
-			d := n.dact[j]
-			n.dh3[j] = d * float32(h*s)
-			n.dh1[j] = d * a.h3[j] * float32(s*(1+h*(1-s)))
-		}
+		r := i * hid
+		kernels.SiLUMulBack(n.dh1[r:r+hid], n.dh3[r:r+hid], a.h1[r:r+hid], a.h3[r:r+hid], n.dact[r:r+hid])
 	})
 	n.linearBack(l, lw.Gate, n.dxn, n.dh1, a.xn2)
 	n.linearBackAcc(l, lw.Up, n.dxn, n.dh3, a.xn2)
@@ -529,22 +500,3 @@ func ropeBack(x []float32, hs int, cs []float32) {
 		}
 	}
 }
-
-func softmax(x []float32) {
-	mx := x[0]
-	for _, v := range x {
-		mx = max(mx, v)
-	}
-	var sum float32
-	for i, v := range x {
-		e := float32(math.Exp(float64(v - mx)))
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
-	}
-}
-
-func silu(x float32) float32 { return float32(float64(x) / (1 + math.Exp(-float64(x)))) }

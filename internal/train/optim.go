@@ -1,6 +1,10 @@
 package train
 
-import "math"
+import (
+	"math"
+
+	"github.com/bayling-go/bayling/internal/kernels"
+)
 
 // AdamW is decoupled weight decay Adam, with PyTorch's update order:
 // w ← w·(1 − lr·wd); m, v updated; w ← w − lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε).
@@ -33,14 +37,7 @@ func (o *AdamW) Update(ts []*Tensor, lr float64) {
 		if t.Decay {
 			decay = float32(1 - lr*o.WeightDecay)
 		}
-		m, v := o.M[k], o.V[k]
-		for i, g := range t.G {
-			w := t.W[i] * decay
-			m[i] = b1*m[i] + (1-b1)*g
-			v[i] = b2*v[i] + (1-b2)*g*g
-			den := float32(math.Sqrt(float64(v[i])))/float32(bc2) + float32(o.Eps)
-			t.W[i] = w - step*m[i]/den
-		}
+		kernels.AdamW(t.W, t.G, o.M[k], o.V[k], decay, b1, b2, step, float32(bc2), float32(o.Eps))
 	}
 }
 
