@@ -157,3 +157,32 @@ func (ks *kernelSet) packedRun(t tensor.DType, out []float32, ostride int, grp [
 	}
 	packedGeneric(t, out, ostride, grp, acts, na, nb)
 }
+
+// PackedRow writes row r of a packed matrix to dst as float32, exactly as
+// dequantizing the row-major row would (embedding lookups in a tied table).
+func PackedRow(dst []float32, m Mat, r int) {
+	if !m.packed {
+		panic("kernels: PackedRow of a row-major matrix")
+	}
+	bs := m.Type.BlockBytes()
+	g, i := r/packRows, r%packRows
+	grp := m.Data[g*packRows*m.rowBytes() : (g+1)*packRows*m.rowBytes()]
+	dst = dst[:m.Cols]
+	for b := 0; b < m.Cols/qk8; b++ {
+		blk := grp[b*packRows*bs : (b+1)*packRows*bs]
+		d := f16At(blk[2*i:], 0)
+		out := dst[b*qk8 : (b+1)*qk8]
+		for c := 0; c < 4; c++ {
+			for e := 0; e < 4; e++ {
+				if m.Type == tensor.Q8_0 {
+					out[4*c+e] = d * float32(int8(blk[32+64*c+4*i+e]^0x80))
+					out[16+4*c+e] = d * float32(int8(blk[32+64*(c+4)+4*i+e]^0x80))
+					continue
+				}
+				q := blk[32+64*c+4*i+e]
+				out[4*c+e] = d * float32(int32(q&0xf)-8)
+				out[16+4*c+e] = d * float32(int32(q>>4)-8)
+			}
+		}
+	}
+}

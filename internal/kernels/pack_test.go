@@ -185,3 +185,23 @@ func benchPacked(b *testing.B, typ tensor.DType) {
 		}
 	}
 }
+
+// TestPackedRow checks row lookups in a packed table against dequantizing
+// the row-major row.
+func TestPackedRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, typ := range packTypes {
+		m := randMat(rng, typ, 48, 96)
+		pm := packedCopy(t, m)
+		got := make([]float32, 96)
+		for r := 0; r < 48; r++ {
+			want := refDequant(m, r)
+			PackedRow(got, pm, r)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%v row %d col %d: %g, row-major %g", typ, r, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

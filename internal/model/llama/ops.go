@@ -3,6 +3,7 @@ package llama
 import (
 	"fmt"
 
+	"github.com/bayling-go/bayling/internal/kernels"
 	"github.com/bayling-go/bayling/internal/tensor"
 )
 
@@ -29,6 +30,10 @@ func checkEmbedding(m Mat, name string, rows, cols int) error {
 func embedRow(dst []float32, m Mat, id int) {
 	if m.Type == tensor.F32 {
 		copy(dst, f32(m)[id*m.Cols:(id+1)*m.Cols])
+		return
+	}
+	if m.Packed() { // a table tied to the output layer
+		kernels.PackedRow(dst, m, id)
 		return
 	}
 	rb := len(m.Data) / m.Rows

@@ -87,24 +87,26 @@ func (w *Weights) Check(c *Config) error {
 	return checkMat(w.Output, "output", c.VocabSize, dim)
 }
 
-// pack repacks the matrices only products read; the token embedding (and
-// an output tied to it) is also read row by row and stays as it is.
+// pack repacks the matrices for the many-row kernels. A token embedding
+// is packed only when it is also the output layer: lookups read one row of
+// it (kernels.PackedRow), products all of it.
 func (w *Weights) pack() error {
 	mats := make([]*Mat, 0, 7*len(w.Layers)+1)
 	for i := range w.Layers {
 		l := &w.Layers[i]
 		mats = append(mats, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Down, &l.Up)
 	}
-	if !sameData(w.Output, w.TokenEmbd) {
-		mats = append(mats, &w.Output)
-	}
 	for _, m := range mats {
-		if sameData(*m, w.TokenEmbd) {
-			continue
-		}
 		if err := kernels.Pack(m); err != nil {
 			return fmt.Errorf("llama: %w", err)
 		}
+	}
+	tied := sameData(w.Output, w.TokenEmbd)
+	if err := kernels.Pack(&w.Output); err != nil {
+		return fmt.Errorf("llama: output: %w", err)
+	}
+	if tied {
+		w.TokenEmbd = w.Output
 	}
 	return nil
 }
