@@ -24,11 +24,13 @@ const (
 	sgemmKC = 320 // most K blocks: k is split into equal blocks of at most this
 	sgemmMC = 120 // multiple of MR: a packed A block stays in L2
 	sgemmNC = 512 // multiple of NR
+
+	sgemmPackLDA = 2048 // transposed A with a longer row stride is packed
 )
 
 // sgemmBuf holds one thread's packed panels.
 type sgemmBuf struct {
-	a [sgemmMR * sgemmKC]float32 // the last, partial panel of A
+	a [sgemmMC * sgemmKC]float32 // packed A block (transposed A), or its partial last panel
 	b [sgemmKC * sgemmNC]float32
 	c [sgemmMR * sgemmNR]float32 // edge tiles
 }
@@ -89,6 +91,9 @@ func sgemmSerial(buf *sgemmBuf, transA, transB bool, m, n, k int, a []float32, l
 	if transA {
 		rs, ps = 1, lda
 	}
+	// Transposed A with long rows puts each k of a panel on its own page:
+	// pack those blocks (their reuse over n pays for it), read others in place.
+	packTA := transA && lda >= sgemmPackLDA
 	kb := (k + sgemmKC - 1) / sgemmKC
 	kb = (k + kb - 1) / kb // equal K blocks: no short tail block
 	for jc := 0; jc < n; jc += sgemmNC {
@@ -96,33 +101,59 @@ func sgemmSerial(buf *sgemmBuf, transA, transB bool, m, n, k int, a []float32, l
 		for pc := 0; pc < k; pc += kb {
 			kc := min(kb, k-pc)
 			packB(buf.b[:], b, ldb, transB, pc, kc, jc, nc)
-			if e := m % sgemmMR; e != 0 { // the last rows, zero-padded to MR
-				packA(buf.a[:], a[(m-e)*rs+pc*ps:], rs, ps, e, kc)
-			}
 			load := acc || pc > 0
 			for ic := 0; ic < m; ic += sgemmMC {
 				mc := min(sgemmMC, m-ic)
-				sgemmBlock(buf, a[ic*rs+pc*ps:], rs, ps, kc, mc, nc, c[ic*ldc+jc:], ldc, load)
+				ap, ars, aps := a[ic*rs+pc*ps:], rs, ps
+				if packTA {
+					packAT(buf.a[:], ap, lda, mc, kc)
+					ap, ars, aps = buf.a[:], 1, sgemmMR
+				} else if e := mc % sgemmMR; e != 0 { // the last rows, zero-padded to MR
+					packA(buf.a[:], ap[(mc-e)*rs:], rs, ps, e, kc)
+				}
+				sgemmBlock(buf, ap, ars, aps, packTA, kc, mc, nc, c[ic*ldc+jc:], ldc, load)
 			}
 		}
 	}
 }
 
-// sgemmBlock multiplies rows [0,mc) of A (in place, strides rs and ps; the
-// zero-padded packing of the last partial panel is in buf.a) by a packed
-// kc×nc block of B into c (row stride ldc).
-func sgemmBlock(buf *sgemmBuf, a []float32, rs, ps, kc, mc, nc int, c []float32, ldc int, load bool) {
+// packAT packs an mc×kc block of transposed A (a[p*lda+i]) as panels of MR
+// rows, kc·MR floats each: dst[ir*kc + p*MR + i], zero past mc. Each row of
+// a is read once, contiguously.
+func packAT(dst, a []float32, lda, mc, kc int) {
+	full := mc - mc%sgemmMR
+	for p := 0; p < kc; p++ {
+		src := a[p*lda:][:mc]
+		for ir := 0; ir < full; ir += sgemmMR {
+			*(*[sgemmMR]float32)(dst[ir*kc+p*sgemmMR:]) = *(*[sgemmMR]float32)(src[ir:])
+		}
+		if full < mc {
+			row := dst[full*kc+p*sgemmMR:][:sgemmMR]
+			copy(row, src[full:])
+			clear(row[mc-full:])
+		}
+	}
+}
+
+// sgemmBlock multiplies rows [0,mc) of A by a packed kc×nc block of B into
+// c (row stride ldc). A is in place (strides rs, ps) with the zero-padded
+// packing of its partial last panel in buf.a, or, when packed, all panels
+// (MR·kc floats each) are in buf.a.
+func sgemmBlock(buf *sgemmBuf, a []float32, rs, ps int, packed bool, kc, mc, nc int, c []float32, ldc int, load bool) {
 	for jr := 0; jr < nc; jr += sgemmNR {
 		nr := min(sgemmNR, nc-jr)
 		bp := buf.b[jr*kc : (jr+sgemmNR)*kc]
 		for ir := 0; ir < mc; ir += sgemmMR {
 			mr := min(sgemmMR, mc-ir)
+			ap, ars, aps := a[ir*rs:], rs, ps
+			if packed {
+				ap = buf.a[ir*kc:]
+			}
 			if mr == sgemmMR && nr == sgemmNR {
-				sgemmMicro(kc, a[ir*rs:], rs, ps, bp, c[ir*ldc+jr:], ldc, load)
+				sgemmMicro(kc, ap, ars, aps, bp, c[ir*ldc+jr:], ldc, load)
 				continue
 			}
-			ap, ars, aps := a[ir*rs:], rs, ps
-			if mr < sgemmMR {
+			if mr < sgemmMR && !packed {
 				ap, ars, aps = buf.a[:], 1, sgemmMR
 			}
 			// Edge tile: run the full kernel on a copy, so edge elements

@@ -46,7 +46,7 @@ type gemmCase struct {
 
 func gemmCases() []gemmCase {
 	var cs []gemmCase
-	for _, sh := range [][3]int{{1, 1, 1}, {12, 32, 16}, {13, 33, 17}, {5, 7, 300}, {130, 70, 520}, {250, 600, 48}, {37, 1030, 9}, {11, 31, 0}} {
+	for _, sh := range [][3]int{{1, 1, 1}, {12, 32, 16}, {13, 33, 17}, {5, 7, 300}, {130, 70, 520}, {250, 600, 48}, {37, 1030, 9}, {2100, 40, 30}, {11, 31, 0}} {
 		for f := 0; f < 8; f++ {
 			cs = append(cs, gemmCase{f&1 != 0, f&2 != 0, f&4 != 0, sh[0], sh[1], sh[2], f % 3})
 		}
@@ -161,6 +161,10 @@ func BenchmarkSgemm(b *testing.B) {
 		{"NN-2048x288x768", false, false, 2048, 288, 768},
 		{"TN-768x288x2048", true, false, 768, 288, 2048},
 		{"NT-512x32000x288", false, true, 512, 32000, 288},
+		{"NN-512x288x32000", false, false, 512, 288, 32000},
+		{"TN-32000x288x512", true, false, 32000, 288, 512},
+		{"NN-2048x768x288", false, false, 2048, 768, 288},
+		{"TN-288x768x2048", true, false, 288, 768, 2048},
 	} {
 		b.Run(sh.name, func(b *testing.B) {
 			a, bb, c := randSlice(r, sh.m*sh.k), randSlice(r, sh.k*sh.n), randSlice(r, sh.m*sh.n)
