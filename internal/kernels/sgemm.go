@@ -100,7 +100,17 @@ func sgemmSerial(buf *sgemmBuf, transA, transB bool, m, n, k int, a []float32, l
 		nc := min(sgemmNC, n-jc)
 		for pc := 0; pc < k; pc += kb {
 			kc := min(kb, k-pc)
-			packB(buf.b[:], b, ldb, transB, pc, kc, jc, nc)
+			bb, bs := buf.b[:], sgemmNR
+			if transB {
+				packB(buf.b[:], b, ldb, pc, kc, jc, nc)
+			} else {
+				// B's rows are read in place; only a partial last panel is
+				// packed, zero-padded to NR.
+				bb, bs = b[pc*ldb+jc:], ldb
+				if e := nc % sgemmNR; e != 0 {
+					packBEdge(buf.b[:], b[pc*ldb+jc+nc-e:], ldb, kc, e)
+				}
+			}
 			load := acc || pc > 0
 			for ic := 0; ic < m; ic += sgemmMC {
 				mc := min(sgemmMC, m-ic)
@@ -111,7 +121,7 @@ func sgemmSerial(buf *sgemmBuf, transA, transB bool, m, n, k int, a []float32, l
 				} else if e := mc % sgemmMR; e != 0 { // the last rows, zero-padded to MR
 					packA(buf.a[:], ap[(mc-e)*rs:], rs, ps, e, kc)
 				}
-				sgemmBlock(buf, ap, ars, aps, packTA, kc, mc, nc, c[ic*ldc+jc:], ldc, load)
+				sgemmBlock(buf, ap, ars, aps, packTA, bb, bs, !transB, kc, mc, nc, c[ic*ldc+jc:], ldc, load)
 			}
 		}
 	}
@@ -139,10 +149,16 @@ func packAT(dst, a []float32, lda, mc, kc int) {
 // c (row stride ldc). A is in place (strides rs, ps) with the zero-padded
 // packing of its partial last panel in buf.a, or, when packed, all panels
 // (MR·kc floats each) are in buf.a.
-func sgemmBlock(buf *sgemmBuf, a []float32, rs, ps int, packed bool, kc, mc, nc int, c []float32, ldc int, load bool) {
+func sgemmBlock(buf *sgemmBuf, a []float32, rs, ps int, packed bool, b []float32, bs int, bInPlace bool, kc, mc, nc int, c []float32, ldc int, load bool) {
 	for jr := 0; jr < nc; jr += sgemmNR {
 		nr := min(sgemmNR, nc-jr)
-		bp := buf.b[jr*kc : (jr+sgemmNR)*kc]
+		bp, pbs := b[jr*kc:], bs // packed panels are NR·kc floats apart
+		if bInPlace {
+			bp = b[jr:]
+			if nr < sgemmNR {
+				bp, pbs = buf.b[:], sgemmNR
+			}
+		}
 		for ir := 0; ir < mc; ir += sgemmMR {
 			mr := min(sgemmMR, mc-ir)
 			ap, ars, aps := a[ir*rs:], rs, ps
@@ -150,7 +166,7 @@ func sgemmBlock(buf *sgemmBuf, a []float32, rs, ps int, packed bool, kc, mc, nc 
 				ap = buf.a[ir*kc:]
 			}
 			if mr == sgemmMR && nr == sgemmNR {
-				sgemmMicro(kc, ap, ars, aps, bp, c[ir*ldc+jr:], ldc, load)
+				sgemmMicro(kc, ap, ars, aps, bp, pbs, c[ir*ldc+jr:], ldc, load)
 				continue
 			}
 			if mr < sgemmMR && !packed {
@@ -165,7 +181,7 @@ func sgemmBlock(buf *sgemmBuf, a []float32, rs, ps int, packed bool, kc, mc, nc 
 					copy(t[i*sgemmNR:i*sgemmNR+nr], c[(ir+i)*ldc+jr:])
 				}
 			}
-			sgemmMicro(kc, ap, ars, aps, bp, t, sgemmNR, load)
+			sgemmMicro(kc, ap, ars, aps, bp, pbs, t, sgemmNR, load)
 			for i := 0; i < mr; i++ {
 				copy(c[(ir+i)*ldc+jr:(ir+i)*ldc+jr+nr], t[i*sgemmNR:])
 			}
@@ -185,22 +201,23 @@ func packA(dst, a []float32, rs, ps, mr, kc int) {
 	}
 }
 
-// packB writes rows [p0,p0+kc) × cols [j0,j0+nc) of op(B) as micro-panels
-// of NR columns: panel j holds, for each k, its NR values (zero past nc).
-func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc int) {
+// packB writes rows [p0,p0+kc) × cols [j0,j0+nc) of op(B) = bᵀ as
+// micro-panels of NR columns: panel j holds, for each k, its NR values
+// (zero past nc).
+func packB(dst, b []float32, ldb int, p0, kc, j0, nc int) {
 	for jr := 0; jr < nc; jr += sgemmNR {
 		nr := min(sgemmNR, nc-jr)
-		d := dst[jr*kc : (jr+sgemmNR)*kc]
-		if !trans { // op(B)[p][j] = b[p*ldb+j]
-			for p := 0; p < kc; p++ {
-				row := d[p*sgemmNR : (p+1)*sgemmNR]
-				s := b[(p0+p)*ldb+j0+jr:]
-				copy(row, s[:nr])
-				clear(row[nr:])
-			}
-			continue
-		}
-		packCols(d, b[(j0+jr)*ldb+p0:], ldb, nr, sgemmNR, kc) // op(B)[p][j] = b[j*ldb+p]
+		packCols(dst[jr*kc:(jr+sgemmNR)*kc], b[(j0+jr)*ldb+p0:], ldb, nr, sgemmNR, kc) // op(B)[p][j] = b[j*ldb+p]
+	}
+}
+
+// packBEdge copies the last e < NR columns of kc rows of B (row stride ldb)
+// into one NR-wide panel, zero-padded.
+func packBEdge(dst, b []float32, ldb, kc, e int) {
+	for p := 0; p < kc; p++ {
+		row := dst[p*sgemmNR : (p+1)*sgemmNR]
+		copy(row, b[p*ldb:][:e])
+		clear(row[e:])
 	}
 }
 
@@ -250,17 +267,16 @@ func packCols(dst, src []float32, ld, rows, w, kc int) {
 }
 
 // sgemmMicroGo is the plain-Go micro-kernel: c (MR rows of NR, stride
-// ldc) = or += Σ_p a[i*rs+p*ps]·b[p*NR+j].
-func sgemmMicroGo(k int, a []float32, rs, ps int, b, c []float32, ldc int, load bool) {
+// ldc) = or += Σ_p a[i*rs+p*ps]·b[p*bs+j].
+func sgemmMicroGo(k int, a []float32, rs, ps int, b []float32, bs int, c []float32, ldc int, load bool) {
 	var t [sgemmMR * sgemmNR]float32
 	if load {
 		for i := 0; i < sgemmMR; i++ {
 			copy(t[i*sgemmNR:(i+1)*sgemmNR], c[i*ldc:])
 		}
 	}
-	b = b[:k*sgemmNR]
 	for p := 0; p < k; p++ {
-		bp := b[p*sgemmNR : (p+1)*sgemmNR]
+		bp := b[p*bs : p*bs+sgemmNR]
 		for i := 0; i < sgemmMR; i++ {
 			av := a[i*rs+p*ps]
 			row := t[i*sgemmNR : (i+1)*sgemmNR]

@@ -2,14 +2,15 @@
 
 #include "textflag.h"
 
-// func sgemmKernelAVX512(k int, a *float32, rs, ps int, b, c *float32, ldc int, load bool)
-// c[i*ldc+j] (= or +=) Σ_p a[i*rs+p*ps]·b[p*32+j] for a 12×32 tile; k >= 1.
+// func sgemmKernelAVX512(k int, a *float32, rs, ps int, b *float32, bs int, c *float32, ldc int, load bool)
+// c[i*ldc+j] (= or +=) Σ_p a[i*rs+p*ps]·b[p*bs+j] for a 12×32 tile; k >= 1.
+// B's rows are packed (bs = 32) or read in place.
 // A is read in place (row-major, transposed or packed: rs and ps are its
 // strides in floats); rows 0, 3, 6, 9 have base registers SI, R10, R11,
 // R12 and the others are reached by scaled index R13 = rs bytes.
 // Accumulators Z8..Z31 (row i: Z(8+2i), Z(9+2i)); B row in Z0, Z1;
 // broadcasts of A in Z2..Z7.
-TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-57
+TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-65
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R13
@@ -17,8 +18,10 @@ TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-57
 	MOVQ ps+24(FP), R14
 	SHLQ $2, R14
 	MOVQ b+32(FP), DI
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
+	MOVQ bs+40(FP), R15
+	SHLQ $2, R15
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
 	SHLQ $2, R8
 	LEAQ (SI)(R13*2), R10
 	ADDQ R13, R10
@@ -26,7 +29,7 @@ TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-57
 	ADDQ R13, R11
 	LEAQ (R11)(R13*2), R12
 	ADDQ R13, R12
-	MOVBLZX load+56(FP), AX
+	MOVBLZX load+64(FP), AX
 	TESTQ AX, AX
 	JZ   zero
 	MOVQ DX, R9
@@ -136,7 +139,7 @@ loop:
 	ADDQ R14, R10
 	ADDQ R14, R11
 	ADDQ R14, R12
-	ADDQ $128, DI
+	ADDQ R15, DI
 	DECQ CX
 	JNZ  loop
 

@@ -111,8 +111,8 @@ func TestSgemmMicroTwin(t *testing.T) {
 			ldc := sgemmNR + 5
 			c := randSlice(r, sgemmMR*ldc)
 			want := append([]float32(nil), c...)
-			sgemmMicroGo(k, a, rs, ps, b, want, ldc, load)
-			sgemmMicro(k, a, rs, ps, b, c, ldc, load)
+			sgemmMicroGo(k, a, rs, ps, b, sgemmNR, want, ldc, load)
+			sgemmMicro(k, a, rs, ps, b, sgemmNR, c, ldc, load)
 			for i := range c {
 				if math.Abs(float64(c[i]-want[i])) > 1e-5*float64(k) {
 					t.Fatalf("k=%d load=%v: c[%d] = %v, plain Go %v", k, load, i, c[i], want[i])
@@ -188,7 +188,7 @@ func BenchmarkSgemmMicro(b *testing.B) {
 	const k = 256
 	a, bb, c := randSlice(r, k*sgemmMR), randSlice(r, k*sgemmNR), randSlice(r, sgemmMR*sgemmNR)
 	for b.Loop() {
-		sgemmMicro(k, a, 1, sgemmMR, bb, c, sgemmNR, true)
+		sgemmMicro(k, a, 1, sgemmMR, bb, sgemmNR, c, sgemmNR, true)
 	}
 	b.ReportMetric(2*float64(k*sgemmMR*sgemmNR)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
