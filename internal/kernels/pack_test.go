@@ -205,3 +205,34 @@ func TestPackedRow(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPackedCold is decode from memory: n=1 over enough packed copies
+// (>= 256 MB) that every call streams its matrix from DRAM. MB/s is the
+// weight streaming rate, to compare with the machine's bandwidth.
+func BenchmarkPackedCold(b *testing.B) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, typ := range packTypes {
+		m := fastRandMat(rng, typ, 4096, 4096)
+		var mats []Mat
+		for range max(1, (256<<20)/len(m.Data)) {
+			c := m
+			c.Data = append([]byte(nil), m.Data...)
+			if err := Pack(&c); err != nil || !c.Packed() {
+				b.Skip("the active kernel set does not pack")
+			}
+			mats = append(mats, c)
+		}
+		x := randVec(rng, 4096)
+		dst := make([]float32, 4096)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%v/t%d", typ, threads), func(b *testing.B) {
+				p := NewPool(threads)
+				defer p.Close()
+				b.SetBytes(int64(len(m.Data)))
+				for i := 0; b.Loop(); i++ {
+					p.MatVec(dst, mats[i%len(mats)], x)
+				}
+			})
+		}
+	}
+}
