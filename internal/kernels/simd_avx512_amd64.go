@@ -49,7 +49,7 @@ func axpyF16AVX512(y *float32, a float32, h *uint16, n int)
 // avx512Set needs AVX-512 F/BW/VL/DQ + VNNI and F16C (every AVX-512 CPU has
 // F16C).
 var avx512Set = kernelSet{
-	name:    "avx512+vnni (q8_0,q4_0,q4_k,q6_k via vpdpbusd/vpdpwssd; f16 via vcvtph2ps; bf16; f32/f16/bf16 gemm)",
+	name:    "avx512+vnni (q8_0,q4_0,q4_k,q6_k via vpdpbusd/vpdpwssd; q4_0,q8_0 repacked 16 rows; f16 via vcvtph2ps; bf16; f32/f16/bf16 gemm)",
 	rows:    rowsAVX512,
 	dot:     dotAVX2,
 	axpy:    axpyAVX2,
