@@ -57,37 +57,124 @@
 	VFMADD231PS Z10, Z11, facca \
 	VFMADD231PS Z15, Z14, faccb
 
+// The two kernels differ only in how a block's weights reach Z0..Z7
+// (and the start value, INIT); the rest is shared.
+
+#define ARGS \
+	MOVQ w+16(FP), SI \
+	MOVQ qs+24(FP), DI \
+	MOVQ d+32(FP), BX \
+	MOVQ neg8+40(FP), R8 \
+	MOVQ nb+48(FP), CX \
+	MOVQ na+56(FP), AX \
+	MOVQ qstride+64(FP), R9 \
+	LEAQ (R9)(R9*2), R10 \
+	MOVQ dstride+72(FP), R11 \
+	LEAQ (R11)(R11*2), R12 \
+	LEAQ (DI)(R9*4), R13 \
+	LEAQ (BX)(R11*4), R14
+
+#define ZEROACC \
+	VPXORD Z16, Z16, Z16 \
+	VPXORD Z17, Z17, Z17 \
+	VPXORD Z18, Z18, Z18 \
+	VPXORD Z19, Z19, Z19 \
+	VPXORD Z20, Z20, Z20 \
+	VPXORD Z21, Z21, Z21 \
+	VPXORD Z22, Z22, Z22 \
+	VPXORD Z23, Z23, Z23
+
+#define ACTS \
+	CMPQ AX, $2 \
+	JGE  pair01 \
+	ACT((DI), (BX), (R8), Z16) \
+	JMP  next \
+pair01: \
+	ACT2((DI), (BX), (R8), Z16, (DI)(R9*1), (BX)(R11*1), (R8)(R11*1), Z17) \
+	CMPQ AX, $3 \
+	JLT  next \
+	JGT  pair23 \
+	ACT((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18) \
+	JMP  next \
+pair23: \
+	ACT2((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18, (DI)(R10*1), (BX)(R12*1), (R8)(R12*1), Z19) \
+	CMPQ AX, $5 \
+	JLT  next \
+	JGT  pair45 \
+	ACT((R13), (R14), (DX), Z20) \
+	JMP  next \
+pair45: \
+	ACT2((R13), (R14), (DX), Z20, (R13)(R9*1), (R14)(R11*1), (DX)(R11*1), Z21) \
+	CMPQ AX, $7 \
+	JLT  next \
+	JGT  pair67 \
+	ACT((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22) \
+	JMP  next \
+pair67: \
+	ACT2((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22, (R13)(R10*1), (R14)(R12*1), (DX)(R12*1), Z23)
+
+#define ADVANCE(bsz) \
+next: \
+	ADDQ bsz, SI \
+	ADDQ $32, DI \
+	ADDQ $32, R13 \
+	ADDQ $4, BX \
+	ADDQ $4, R14 \
+	ADDQ $4, R8 \
+	ADDQ $4, DX \
+	DECQ CX \
+	JNZ  loop
+
+#define STORE \
+store: \
+	MOVQ out+0(FP), DI \
+	MOVQ ostride+8(FP), R9 \
+	VMOVUPS Z16, (DI) \
+	CMPQ AX, $2 \
+	JLT  done \
+	ADDQ R9, DI \
+	VMOVUPS Z17, (DI) \
+	CMPQ AX, $3 \
+	JLT  done \
+	ADDQ R9, DI \
+	VMOVUPS Z18, (DI) \
+	CMPQ AX, $4 \
+	JLT  done \
+	ADDQ R9, DI \
+	VMOVUPS Z19, (DI) \
+	CMPQ AX, $5 \
+	JLT  done \
+	ADDQ R9, DI \
+	VMOVUPS Z20, (DI) \
+	CMPQ AX, $6 \
+	JLT  done \
+	ADDQ R9, DI \
+	VMOVUPS Z21, (DI) \
+	CMPQ AX, $7 \
+	JLT  done \
+	ADDQ R9, DI \
+	VMOVUPS Z22, (DI) \
+	CMPQ AX, $8 \
+	JLT  done \
+	ADDQ R9, DI \
+	VMOVUPS Z23, (DI) \
+done: \
+	VZEROUPPER \
+	RET
+
 #define INIT(sp, z) VPBROADCASTD sp, z
 
 TEXT ·q4x16VNNI(SB), NOSPLIT, $0-80
-	MOVQ w+16(FP), SI
-	MOVQ qs+24(FP), DI
-	MOVQ d+32(FP), BX
-	MOVQ neg8+40(FP), R8
-	MOVQ nb+48(FP), CX
-	MOVQ na+56(FP), AX
-	MOVQ qstride+64(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ dstride+72(FP), R11
-	LEAQ (R11)(R11*2), R12
-	LEAQ (DI)(R9*4), R13  // input 4's quants
-	LEAQ (BX)(R11*4), R14 // input 4's scales
+	ARGS
 	MOVL $0x0f0f0f0f, DX
 	VPBROADCASTD DX, Z9
-	LEAQ (R8)(R11*4), DX  // input 4's sums
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
+	LEAQ (R8)(R11*4), DX // input 4's start values
+	ZEROACC
 	TESTQ CX, CX
 	JZ   store
 
 loop:
-	// Weights stream once when few inputs share them: fetch 8 blocks ahead.
+	// Weights stream once when few inputs share them: fetch 12 blocks ahead.
 	PREFETCHT0 3456(SI)
 	PREFETCHT0 3520(SI)
 	PREFETCHT0 3584(SI)
@@ -111,116 +198,22 @@ loop:
 	VPANDD  Z9, Z12, Z3
 	VPANDD  Z9, Z13, Z7
 
-	CMPQ AX, $2
-	JGE  pair01
-	ACT((DI), (BX), (R8), Z16)
-	JMP  next
-
-pair01:
-	ACT2((DI), (BX), (R8), Z16, (DI)(R9*1), (BX)(R11*1), (R8)(R11*1), Z17)
-	CMPQ AX, $3
-	JLT  next
-	JGT  pair23
-	ACT((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18)
-	JMP  next
-
-pair23:
-	ACT2((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18, (DI)(R10*1), (BX)(R12*1), (R8)(R12*1), Z19)
-	CMPQ AX, $5
-	JLT  next
-	JGT  pair45
-	ACT((R13), (R14), (DX), Z20)
-	JMP  next
-
-pair45:
-	ACT2((R13), (R14), (DX), Z20, (R13)(R9*1), (R14)(R11*1), (DX)(R11*1), Z21)
-	CMPQ AX, $7
-	JLT  next
-	JGT  pair67
-	ACT((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22)
-	JMP  next
-
-pair67:
-	ACT2((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22, (R13)(R10*1), (R14)(R12*1), (DX)(R12*1), Z23)
-
-next:
-	ADDQ $288, SI
-	ADDQ $32, DI
-	ADDQ $32, R13
-	ADDQ $4, BX
-	ADDQ $4, R14
-	ADDQ $4, R8
-	ADDQ $4, DX
-	DECQ CX
-	JNZ  loop
-
-store:
-	MOVQ out+0(FP), DI
-	MOVQ ostride+8(FP), R9
-	VMOVUPS Z16, (DI)
-	CMPQ AX, $2
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z17, (DI)
-	CMPQ AX, $3
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z18, (DI)
-	CMPQ AX, $4
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z19, (DI)
-	CMPQ AX, $5
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z20, (DI)
-	CMPQ AX, $6
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z21, (DI)
-	CMPQ AX, $7
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z22, (DI)
-	CMPQ AX, $8
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z23, (DI)
-
-done:
-	VZEROUPPER
-	RET
+	ACTS
+	ADVANCE($288)
+	STORE
 
 #undef INIT
 #define INIT(sp, z) VPBROADCASTD sp, z; VPSLLD $4, z, z
 
 TEXT ·q8x16VNNI(SB), NOSPLIT, $0-80
-	MOVQ w+16(FP), SI
-	MOVQ qs+24(FP), DI
-	MOVQ d+32(FP), BX
-	MOVQ neg8+40(FP), R8
-	MOVQ nb+48(FP), CX
-	MOVQ na+56(FP), AX
-	MOVQ qstride+64(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ dstride+72(FP), R11
-	LEAQ (R11)(R11*2), R12
-	LEAQ (DI)(R9*4), R13  // input 4's quants
-	LEAQ (BX)(R11*4), R14 // input 4's scales
-	LEAQ (R8)(R11*4), DX  // input 4's sums
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
+	ARGS
+	LEAQ (R8)(R11*4), DX
+	ZEROACC
 	TESTQ CX, CX
 	JZ   store
 
 loop:
-	PREFETCHT0 4352(SI)
+	PREFETCHT0 4352(SI) // 8 blocks ahead
 	PREFETCHT0 4416(SI)
 	PREFETCHT0 4480(SI)
 	PREFETCHT0 4544(SI)
@@ -238,83 +231,6 @@ loop:
 	VMOVDQU64 352(SI), Z5
 	VMOVDQU64 416(SI), Z6
 	VMOVDQU64 480(SI), Z7
-
-	CMPQ AX, $2
-	JGE  pair01
-	ACT((DI), (BX), (R8), Z16)
-	JMP  next
-
-pair01:
-	ACT2((DI), (BX), (R8), Z16, (DI)(R9*1), (BX)(R11*1), (R8)(R11*1), Z17)
-	CMPQ AX, $3
-	JLT  next
-	JGT  pair23
-	ACT((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18)
-	JMP  next
-
-pair23:
-	ACT2((DI)(R9*2), (BX)(R11*2), (R8)(R11*2), Z18, (DI)(R10*1), (BX)(R12*1), (R8)(R12*1), Z19)
-	CMPQ AX, $5
-	JLT  next
-	JGT  pair45
-	ACT((R13), (R14), (DX), Z20)
-	JMP  next
-
-pair45:
-	ACT2((R13), (R14), (DX), Z20, (R13)(R9*1), (R14)(R11*1), (DX)(R11*1), Z21)
-	CMPQ AX, $7
-	JLT  next
-	JGT  pair67
-	ACT((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22)
-	JMP  next
-
-pair67:
-	ACT2((R13)(R9*2), (R14)(R11*2), (DX)(R11*2), Z22, (R13)(R10*1), (R14)(R12*1), (DX)(R12*1), Z23)
-
-next:
-	ADDQ $544, SI
-	ADDQ $32, DI
-	ADDQ $32, R13
-	ADDQ $4, BX
-	ADDQ $4, R14
-	ADDQ $4, R8
-	ADDQ $4, DX
-	DECQ CX
-	JNZ  loop
-
-store:
-	MOVQ out+0(FP), DI
-	MOVQ ostride+8(FP), R9
-	VMOVUPS Z16, (DI)
-	CMPQ AX, $2
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z17, (DI)
-	CMPQ AX, $3
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z18, (DI)
-	CMPQ AX, $4
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z19, (DI)
-	CMPQ AX, $5
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z20, (DI)
-	CMPQ AX, $6
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z21, (DI)
-	CMPQ AX, $7
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z22, (DI)
-	CMPQ AX, $8
-	JLT  done
-	ADDQ R9, DI
-	VMOVUPS Z23, (DI)
-
-done:
-	VZEROUPPER
-	RET
+	ACTS
+	ADVANCE($544)
+	STORE
