@@ -47,15 +47,6 @@ func (g *gemm) backW(gw []float32, rows, cols int, dy, x []float32, n int) {
 	g.f.Mul(true, false, rows, cols, n, dy, rows, x, cols, true, gw, cols)
 }
 
-// add sets dst += x elementwise, split over the pool.
-func (g *gemm) add(dst, x []float32) {
-	const chunk = 4096
-	g.pool.Parallel((len(dst)+chunk-1)/chunk, func(lo, hi int) {
-		d := dst[lo*chunk : min(hi*chunk, len(dst))]
-		addTo(d, x[lo*chunk:lo*chunk+len(d)])
-	})
-}
-
 func addTo(dst, x []float32) {
 	x = x[:len(dst)]
 	for i := range dst {
