@@ -17,11 +17,12 @@ import (
 )
 
 type chatOptions struct {
-	model, tokenizer, template, system string
-	cacheType                          string
-	ctx, threads, maxTokens            int
-	seed                               int64
-	params                             sample.Params
+	loadFlags
+	template, system string
+	cacheType        string
+	ctx, maxTokens   int
+	seed             int64
+	params           sample.Params
 }
 
 func init() { addCommand(newChatCmd()) }
@@ -47,12 +48,10 @@ out of the prompt, keeping room for a reply of --max-tokens.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&o.model, "model", "m", "", "model file: .gguf or llama2.c .bin (required)")
-	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer file (default: the model's own)")
+	o.loadFlags.register(f)
 	f.StringVar(&o.template, "template", "auto", "chat format: auto or one of bayling-llama2, bayling-llama3, llama-2-chat, llama-3-instruct, jinja")
 	f.StringVar(&o.system, "system", "", "system message (default: the format's own)")
 	f.IntVarP(&o.ctx, "ctx-size", "c", 0, "context in tokens; 0 = the model's, at most 4096")
-	f.IntVarP(&o.threads, "threads", "t", 0, "threads; 0 = all cores")
 	f.StringVar(&o.cacheType, "cache-type", "f16", "KV cache element type: f16 (half the memory) or f32")
 	f.IntVarP(&o.maxTokens, "max-tokens", "n", 512, "tokens per reply at most")
 	f.Int64VarP(&o.seed, "seed", "s", -1, "RNG seed; -1 = random")
@@ -72,7 +71,7 @@ func runChat(ctx context.Context, in io.Reader, out, errOut io.Writer, o *chatOp
 	if err != nil {
 		return fmt.Errorf("chat: --cache-type: %w", err)
 	}
-	l, err := engine.Load(o.model, engine.LoadOptions{Tokenizer: o.tokenizer, Threads: o.threads})
+	l, err := o.load()
 	if err != nil {
 		return err
 	}

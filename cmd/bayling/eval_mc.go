@@ -10,16 +10,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bayling-go/bayling/internal/atomicfile"
-	"github.com/bayling-go/bayling/internal/engine"
 	"github.com/bayling-go/bayling/internal/eval"
 )
 
 type mcOptions struct {
-	model, tokenizer, task, data, out string
-	subsets                           []string
-	shots, limit, threads             int
-	seed                              uint32
-	addBOS                            bool
+	loadFlags
+	task, data, out string
+	subsets         []string
+	shots, limit    int
+	seed            uint32
+	addBOS          bool
 }
 
 func init() { evalCmd.AddCommand(newEvalMCCmd()) }
@@ -47,8 +47,7 @@ gzip or none) when there is no JSONL file.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runMC(cmd, o) },
 	}
 	f := c.Flags()
-	f.StringVarP(&o.model, "model", "m", "", "model file: .gguf or llama2.c .bin (required)")
-	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer file (default: the model's own)")
+	o.loadFlags.register(f)
 	f.StringVar(&o.task, "task", "", "task: "+strings.Join(eval.Tasks, ", ")+" (required)")
 	f.StringVar(&o.data, "data", "", "task data folder (required)")
 	f.StringSliceVar(&o.subsets, "subsets", nil, "subsets (languages) to run; default every folder under --data")
@@ -57,7 +56,6 @@ gzip or none) when there is no JSONL file.`,
 	f.IntVar(&o.limit, "limit", 0, "first N questions per subset; 0 = all")
 	f.BoolVar(&o.addBOS, "add-bos", false, "prepend BOS to every encoding (the harness's add_bos_token)")
 	f.StringVarP(&o.out, "output", "o", "", "write the results as JSON to this file")
-	f.IntVarP(&o.threads, "threads", "t", 0, "threads; 0 = all cores")
 	c.MarkFlagRequired("model")
 	c.MarkFlagRequired("task")
 	c.MarkFlagRequired("data")
@@ -69,7 +67,7 @@ func runMC(cmd *cobra.Command, o *mcOptions) error {
 	if err != nil {
 		return err
 	}
-	l, err := engine.Load(o.model, engine.LoadOptions{Tokenizer: o.tokenizer, Threads: o.threads})
+	l, err := o.load()
 	if err != nil {
 		return err
 	}

@@ -9,15 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/bayling-go/bayling/internal/engine"
 	"github.com/bayling-go/bayling/internal/eval"
 	"github.com/bayling-go/bayling/internal/tokenizer"
 )
 
 type pplOptions struct {
-	model, tokenizer string
-	ctx, chunks      int
-	threads          int
+	loadFlags
+	ctx, chunks int
 }
 
 func init() { evalCmd.AddCommand(newEvalPPLCmd()) }
@@ -42,11 +40,9 @@ printed after each chunk as "[i]ppl," and the final estimate with llama.cpp's
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&o.model, "model", "m", "", "model file: .gguf or llama2.c .bin (required)")
-	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer file (default: the model's own)")
+	o.loadFlags.register(f)
 	f.IntVarP(&o.ctx, "ctx-size", "c", 512, "chunk length in tokens (llama-perplexity -c)")
 	f.IntVar(&o.chunks, "chunks", 0, "score at most this many chunks; 0 = all")
-	f.IntVarP(&o.threads, "threads", "t", 0, "threads; 0 = all cores")
 	c.MarkFlagRequired("model")
 	return c
 }
@@ -57,7 +53,7 @@ func runPPL(cmd *cobra.Command, path string, o *pplOptions) error {
 		return fmt.Errorf("ppl: %w", err)
 	}
 	text := strings.TrimSuffix(string(data), "\n")
-	l, err := engine.Load(o.model, engine.LoadOptions{Tokenizer: o.tokenizer, Threads: o.threads})
+	l, err := o.load()
 	if err != nil {
 		return err
 	}

@@ -14,11 +14,11 @@ import (
 )
 
 type evalTranslateOptions struct {
-	model, tokenizer, template     string
+	loadFlags
+	template                       string
 	data, split, pairs, out, spm   string
 	promptLang                     string
 	limit, beams, batch, maxTokens int
-	threads                        int
 }
 
 func init() { evalCmd.AddCommand(newEvalTranslateCmd()) }
@@ -49,8 +49,7 @@ OUT/heatmap.png.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runEvalTranslate(cmd, o) },
 	}
 	f := c.Flags()
-	f.StringVarP(&o.model, "model", "m", "", "model file: .gguf or llama2.c .bin (required)")
-	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer file (default: the model's own)")
+	o.loadFlags.register(f)
 	f.StringVar(&o.template, "template", "auto", "chat format: auto or one of bayling-llama2, bayling-llama3, llama-2-chat, llama-3-instruct, jinja")
 	f.StringVar(&o.data, "data", "", "folder of CODE.devtest / CODE.dev / CODE.txt files (required)")
 	f.StringVar(&o.split, "split", "", "devtest, dev or txt (default: the first found)")
@@ -62,7 +61,6 @@ OUT/heatmap.png.`,
 	f.IntVar(&o.beams, "beams", 1, "beam size; 1 = greedy (BayLing's evaluation uses 5)")
 	f.IntVar(&o.batch, "batch", 8, "segments decoded together")
 	f.IntVarP(&o.maxTokens, "max-tokens", "n", 256, "tokens generated per segment at most")
-	f.IntVarP(&o.threads, "threads", "t", 0, "threads; 0 = all cores")
 	c.MarkFlagRequired("model")
 	c.MarkFlagRequired("data")
 	c.MarkFlagRequired("out")
@@ -76,7 +74,7 @@ func runEvalTranslate(cmd *cobra.Command, o *evalTranslateOptions) error {
 	if _, err := engine.TranslationInstruction("", lang.Language{}, lang.Language{}, o.promptLang); err != nil {
 		return err
 	}
-	l, err := engine.Load(o.model, engine.LoadOptions{Tokenizer: o.tokenizer, Threads: o.threads})
+	l, err := o.load()
 	if err != nil {
 		return err
 	}

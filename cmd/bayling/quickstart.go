@@ -72,7 +72,7 @@ Each step prints the config file that reruns it as its own command.`,
 				}
 			}
 			fmt.Fprintf(out, "\nserving %s — rerun: bayling serve -m %s --addr %s\n", filepath.Base(model), model, addr)
-			so := &serveOptions{model: model, addr: addr, template: "auto", cacheType: "f16"}
+			so := &serveOptions{loadFlags: loadFlags{model: model}, addr: addr, template: "auto", cacheType: "f16"}
 			so.engine.Slots, so.engine.Queue = 4, 16
 			if !check {
 				so.ready = func(a string) { fmt.Fprintf(out, "open http://%s/ (Ctrl-C stops)\n", a) }

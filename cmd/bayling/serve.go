@@ -15,12 +15,12 @@ import (
 )
 
 type serveOptions struct {
-	model, tokenizer, template, addr, apiKey string
-	cacheType                                string
-	threads                                  int
-	engine                                   engine.Options
-	server                                   server.Options
-	ready                                    func(addr string) // tests: called once listening
+	loadFlags
+	template, addr, apiKey string
+	cacheType              string
+	engine                 engine.Options
+	server                 server.Options
+	ready                  func(addr string) // tests: called once listening
 }
 
 func init() { addCommand(newServeCmd()) }
@@ -51,12 +51,10 @@ connections and lets running streams finish.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&o.model, "model", "m", "", "model file: .gguf or llama2.c .bin (required)")
-	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer file (default: the model's own)")
+	o.loadFlags.register(f)
 	f.StringVar(&o.template, "template", "auto", "chat format: auto or one of bayling-llama2, bayling-llama3, llama-2-chat, llama-3-instruct, jinja")
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	f.StringVar(&o.apiKey, "api-key", "", "require this key as 'Authorization: Bearer KEY' on /v1 and /api")
-	f.IntVarP(&o.threads, "threads", "t", 0, "threads; 0 = all cores")
 	f.IntVarP(&o.engine.Context, "ctx-size", "c", 0, "context per request in tokens; 0 = the model's, at most 4096")
 	f.IntVar(&o.engine.Slots, "slots", 8, "requests decoded together")
 	f.StringVar(&o.cacheType, "cache-type", "f16", "KV cache element type: f16 (half the memory) or f32")
@@ -77,7 +75,7 @@ func runServe(ctx context.Context, errOut io.Writer, o *serveOptions) error {
 		}
 		o.engine.KVType = t
 	}
-	l, err := engine.Load(o.model, engine.LoadOptions{Tokenizer: o.tokenizer, Threads: o.threads})
+	l, err := o.load()
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func TestServeCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	addrc := make(chan string, 1)
-	o := &serveOptions{model: storiesModel(t), template: "bayling-llama2", addr: "127.0.0.1:0", threads: 1, ready: func(a string) { addrc <- a }}
+	o := &serveOptions{loadFlags: loadFlags{model: storiesModel(t), threads: 1}, template: "bayling-llama2", addr: "127.0.0.1:0", ready: func(a string) { addrc <- a }}
 	o.engine.Slots, o.engine.Queue = 2, 4
 	var logs bytes.Buffer
 	done := make(chan error, 1)
@@ -60,7 +60,7 @@ func TestServeWithoutChatFormat(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	addrc := make(chan string, 1)
-	o := &serveOptions{model: storiesModel(t), template: "auto", addr: "127.0.0.1:0", threads: 1, ready: func(a string) { addrc <- a }}
+	o := &serveOptions{loadFlags: loadFlags{model: storiesModel(t), threads: 1}, template: "auto", addr: "127.0.0.1:0", ready: func(a string) { addrc <- a }}
 	var logs bytes.Buffer
 	done := make(chan error, 1)
 	go func() { done <- runServe(ctx, &logs, o) }()

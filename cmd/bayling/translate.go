@@ -21,11 +21,12 @@ import (
 )
 
 type translateOptions struct {
-	model, tokenizer, template       string
-	to, from, promptLang, out        string
-	field                            string
-	jsonl                            bool
-	beams, batch, maxTokens, threads int
+	loadFlags
+	template                  string
+	to, from, promptLang, out string
+	field                     string
+	jsonl                     bool
+	beams, batch, maxTokens   int
 }
 
 func init() { addCommand(newTranslateCmd()) }
@@ -59,8 +60,7 @@ same arguments continues where it stopped; OUT is written atomically at the end.
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&o.model, "model", "m", "", "model file: .gguf or llama2.c .bin (required)")
-	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer file (default: the model's own)")
+	o.loadFlags.register(f)
 	f.StringVar(&o.template, "template", "auto", "chat format: auto or one of bayling-llama2, bayling-llama3, llama-2-chat, llama-3-instruct, jinja")
 	f.StringVar(&o.to, "to", "", "target language: FLORES-200 code, ISO 639 code or English name (required)")
 	f.StringVar(&o.from, "from", "", "source language (chooses the Chinese prompt for Chinese sources)")
@@ -71,7 +71,6 @@ same arguments continues where it stopped; OUT is written atomically at the end.
 	f.IntVar(&o.beams, "beams", 1, "beam size; 1 = greedy")
 	f.IntVar(&o.batch, "batch", 8, "segments decoded together")
 	f.IntVarP(&o.maxTokens, "max-tokens", "n", 256, "tokens generated per segment at most")
-	f.IntVarP(&o.threads, "threads", "t", 0, "threads; 0 = all cores")
 	c.MarkFlagRequired("model")
 	c.MarkFlagRequired("to")
 	return c
@@ -109,7 +108,7 @@ func runTranslate(ctx context.Context, stdin io.Reader, stdout, errOut io.Writer
 	if err != nil {
 		return err
 	}
-	l, err := engine.Load(o.model, engine.LoadOptions{Tokenizer: o.tokenizer, Threads: o.threads})
+	l, err := o.load()
 	if err != nil {
 		return err
 	}

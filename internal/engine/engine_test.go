@@ -266,3 +266,12 @@ func TestF16CacheAndLazySlots(t *testing.T) {
 		t.Fatal("Q4_0 KV cache accepted")
 	}
 }
+
+// TestLoadPassesQuantize: the option reaches the checkpoint loader, which
+// quantizes only Hugging Face directories and says so for anything else.
+func TestLoadPassesQuantize(t *testing.T) {
+	p := testenv.SharedPath(t, "fixtures", "stories260K", "stories260K.bin")
+	if _, err := Load(p, LoadOptions{Quantize: "q8_0", Threads: 1}); err == nil || !strings.Contains(err.Error(), "bayling quantize") {
+		t.Fatalf("want the loader's quantize error, got %v", err)
+	}
+}

@@ -27,13 +27,14 @@ type Loaded struct {
 // LoadOptions adjust Load.
 type LoadOptions struct {
 	Tokenizer string // tokenizer file instead of the checkpoint's own
+	Quantize  string // quantize an HF directory's matrices while loading (checkpoint.Options)
 	Threads   int    // 0 = all cores
 }
 
 // Load opens a checkpoint and reads its chat facts (GGUF general.name,
 // tokenizer.chat_template, the tokenizer family).
 func Load(path string, opt LoadOptions) (*Loaded, error) {
-	ck, err := checkpoint.Load(path, checkpoint.Options{Tokenizer: opt.Tokenizer})
+	ck, err := checkpoint.Load(path, checkpoint.Options{Tokenizer: opt.Tokenizer, Quantize: opt.Quantize})
 	if err != nil {
 		return nil, err
 	}
