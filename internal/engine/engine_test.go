@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/bayling-go/bayling/internal/chat"
 	"github.com/bayling-go/bayling/internal/sample"
 	"github.com/bayling-go/bayling/internal/tensor"
 	"github.com/bayling-go/bayling/internal/testenv"
@@ -273,5 +275,18 @@ func TestLoadPassesQuantize(t *testing.T) {
 	p := testenv.SharedPath(t, "fixtures", "stories260K", "stories260K.bin")
 	if _, err := Load(p, LoadOptions{Quantize: "q8_0", Threads: 1}); err == nil || !strings.Contains(err.Error(), "bayling quantize") {
 		t.Fatalf("want the loader's quantize error, got %v", err)
+	}
+}
+
+func TestHFInfoReadsChatTemplate(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"chat_template": "{{ messages }}"}`), 0o644)
+	info, err := hfInfo(chat.ModelInfo{Arch: "llama"}, dir)
+	if err != nil || info.ChatTemplate != "{{ messages }}" || info.Arch != "llama" {
+		t.Fatalf("%+v, %v", info, err)
+	}
+	os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"chat_template": 7}`), 0o644)
+	if _, err := hfInfo(chat.ModelInfo{}, dir); err == nil {
+		t.Fatal("a bad chat_template was accepted")
 	}
 }

@@ -80,10 +80,26 @@ func modelInfo(ck *checkpoint.Model) (chat.ModelInfo, error) {
 		BOS: tok.Piece(tok.BOS()),
 		EOS: tok.Piece(tok.EOS()),
 	}
-	if ck.Format != checkpoint.FormatGGUF {
-		return info, nil
+	switch ck.Format {
+	case checkpoint.FormatGGUF:
+		return ggufInfo(info, ck.Path)
+	case checkpoint.FormatHF:
+		return hfInfo(info, ck.Path)
 	}
-	f, err := gguf.Open(ck.Path)
+	return info, nil
+}
+
+// hfInfo adds an HF directory's chat_template (tokenizer_config.json).
+func hfInfo(info chat.ModelInfo, dir string) (chat.ModelInfo, error) {
+	var err error
+	info.ChatTemplate, err = checkpoint.HFChatTemplate(dir)
+	return info, err
+}
+
+// ggufInfo adds a GGUF's name, architecture, chat template and tokenizer
+// model.
+func ggufInfo(info chat.ModelInfo, path string) (chat.ModelInfo, error) {
+	f, err := gguf.Open(path)
 	if err != nil {
 		return info, err
 	}
