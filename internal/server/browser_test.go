@@ -83,8 +83,11 @@ func TestBrowserPage(t *testing.T) {
 		t.Errorf("page shows model %q", r.Model)
 	case r.First.Text == "" || r.Second.Text == "":
 		t.Errorf("empty replies %q %q", r.First.Text, r.Second.Text)
-	case r.First.Updates < 2:
-		t.Errorf("the first reply arrived in %d update(s), not streamed", r.First.Updates)
+	case max(r.First.Updates, r.Second.Updates) < 2:
+		// One reply may come in one piece when the browser is starved of
+		// CPU (its reads then hold every SSE event); a page that does not
+		// stream gets one update for both.
+		t.Errorf("the replies arrived in %d and %d update(s), not streamed", r.First.Updates, r.Second.Updates)
 	case !r.Stream || len(r.Turns) != 2 || r.Turns[0] != 1 || r.Turns[1] != 3:
 		t.Errorf("chat requests: stream %v, messages per request %v (want 1 then 3)", r.Stream, r.Turns)
 	case r.Translation == "" || strings.HasPrefix(r.Translation, "Error"):

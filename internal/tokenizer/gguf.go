@@ -8,6 +8,10 @@ import (
 	"github.com/bayling-go/bayling/internal/gguf"
 )
 
+// bosByDefault is llama.cpp's add_bos default (llama-vocab.cpp) for gpt2
+// vocabularies without tokenizer.ggml.add_bos_token, by tokenizer.ggml.pre.
+var bosByDefault = map[string]bool{"llama3": true, "llama-v3": true, "llama-bpe": true, "falcon3": true, "tekken": true, "chameleon": true}
+
 // FromGGUF builds the tokenizer described by a GGUF file's tokenizer.ggml.*
 // metadata: model "llama" (SentencePiece BPE) or "gpt2" (byte-level BPE with
 // one of the implemented pre-tokenizers).
@@ -156,7 +160,9 @@ func FromGGUF(f *gguf.File) (Tokenizer, error) {
 			return nil, err
 		}
 		t.finish()
-		if t.addBOS, err = boolKey("tokenizer.ggml.add_bos_token", false); err != nil {
+		// Without the key llama.cpp adds BOS for the Llama-3 family's
+		// pre-tokenizer names (and chameleon, tekken); so do we.
+		if t.addBOS, err = boolKey("tokenizer.ggml.add_bos_token", bosByDefault[pre]); err != nil {
 			return nil, err
 		}
 		t.eogs = nil

@@ -96,3 +96,27 @@ func TestFromGGUFSmall(t *testing.T) {
 		}
 	}
 }
+
+// TestGGUFBOSDefault: without tokenizer.ggml.add_bos_token, a gpt2 vocabulary
+// adds BOS exactly when llama.cpp does (Llama-3 family pre-tokenizers), and
+// the key overrides the default.
+func TestGGUFBOSDefault(t *testing.T) {
+	tokens, types, merges := tinyGPT2()
+	for _, c := range []struct {
+		pre  string
+		key  any
+		want bool
+	}{{"llama-bpe", nil, true}, {"qwen2", nil, false}, {"gpt-2", nil, false}, {"llama-bpe", false, false}, {"qwen2", true, true}} {
+		kv := [][2]any{
+			{"tokenizer.ggml.model", "gpt2"}, {"tokenizer.ggml.pre", c.pre},
+			{"tokenizer.ggml.tokens", tokens}, {"tokenizer.ggml.token_type", types},
+			{"tokenizer.ggml.merges", merges}, {"tokenizer.ggml.bos_token_id", uint32(258)},
+		}
+		if c.key != nil {
+			kv = append(kv, [2]any{"tokenizer.ggml.add_bos_token", c.key})
+		}
+		if got := AddBOSByDefault(load(t, writeVocabGGUF(t, kv))); got != c.want {
+			t.Errorf("pre %q, add_bos_token %v: adds BOS %v, want %v", c.pre, c.key, got, c.want)
+		}
+	}
+}
