@@ -20,6 +20,20 @@ const (
 	l3EOT    = "<|eot_id|>"
 )
 
+// BayLing's translation requests (its evaluation scripts and demo), as user
+// messages: {tgt} is the target language's name in the instruction's
+// language, {src} the segment. FillTranslation renders one.
+const (
+	TranslateEn = "Provide the {tgt} translation for this sentence: {src}"
+	TranslateZh = "提供这句话的{tgt}翻译：{src}"
+)
+
+// FillTranslation replaces {tgt} and {src} in tmpl in one pass, so braces
+// inside the segment stay as they are.
+func FillTranslation(tmpl, tgt, src string) string {
+	return strings.NewReplacer("{tgt}", tgt, "{src}", src).Replace(tmpl)
+}
+
 // BayLingLlama2 is the format of the Llama-2-based BayLing models.
 type BayLingLlama2 struct{}
 

@@ -92,3 +92,12 @@ func TestRenderRejectsBadRoles(t *testing.T) {
 		}
 	}
 }
+
+func TestFillTranslation(t *testing.T) {
+	if got := FillTranslation(TranslateEn, "French", "a {tgt} b"); got != "Provide the French translation for this sentence: a {tgt} b" {
+		t.Errorf("en: %q", got)
+	}
+	if got := FillTranslation(TranslateZh, "法语", "早上好"); got != "提供这句话的法语翻译：早上好" {
+		t.Errorf("zh: %q", got)
+	}
+}

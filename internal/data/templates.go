@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bayling-go/bayling/internal/chat"
+
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 )
@@ -19,7 +21,7 @@ type template struct {
 // BayLing's own phrasings come first in each pool; they are what BayLing's
 // inference and evaluation use (see internal/chat).
 var enTemplates = []template{
-	{"eng_Latn", "Provide the {tgt} translation for this sentence: {src}"},
+	{"eng_Latn", chat.TranslateEn},
 	{"eng_Latn", "Translate the following {srcname} text into {tgt}:\n{src}"},
 	{"eng_Latn", "Translate into {tgt}: {src}"},
 	{"eng_Latn", "What is the {tgt} translation of this {srcname} sentence?\n{src}"},
@@ -28,7 +30,7 @@ var enTemplates = []template{
 }
 
 var zhTemplates = []template{
-	{"zho_Hans", "提供这句话的{tgt}翻译：{src}"},
+	{"zho_Hans", chat.TranslateZh},
 	{"zho_Hans", "把下面的{srcname}句子翻译成{tgt}：\n{src}"},
 	{"zho_Hans", "请将以下内容翻译为{tgt}：{src}"},
 	{"zho_Hans", "{src}\n将上面这句话翻译成{tgt}。"},

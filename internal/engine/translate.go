@@ -19,8 +19,8 @@ const (
 )
 
 // TranslationInstruction is BayLing's translation request for one
-// segment, as a user message: "Provide the {tgt} translation for this
-// sentence: {src}" or, in Chinese, "提供这句话的{tgt}翻译：{src}".
+// segment, as a user message: chat.TranslateEn or, in Chinese,
+// chat.TranslateZh.
 // Simplified Chinese is named "Chinese" / "中文" as in BayLing's prompts.
 func TranslationInstruction(src string, from, to lang.Language, promptLang string) (string, error) {
 	zh := false
@@ -34,9 +34,9 @@ func TranslationInstruction(src string, from, to lang.Language, promptLang strin
 		return "", fmt.Errorf("translate: prompt language %q (want en, zh or auto)", promptLang)
 	}
 	if zh {
-		return "提供这句话的" + nameZh(to) + "翻译：" + src, nil
+		return chat.FillTranslation(chat.TranslateZh, nameZh(to), src), nil
 	}
-	return "Provide the " + nameEn(to) + " translation for this sentence: " + src, nil
+	return chat.FillTranslation(chat.TranslateEn, nameEn(to), src), nil
 }
 
 func nameEn(l lang.Language) string {
