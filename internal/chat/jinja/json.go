@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bayling-go/bayling/internal/pyfmt"
 )
 
 // jsonOpts mirror the json.dumps arguments transformers' tojson passes.
@@ -144,38 +146,7 @@ func (o *jsonOpts) write(b *strings.Builder, v any, level int) error {
 	return nil
 }
 
-func (o *jsonOpts) str(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			switch {
-			case r < 0x20 || (o.ensureASCII && r > 0x7e && r < 0x10000):
-				fmt.Fprintf(b, `\u%04x`, r)
-			case o.ensureASCII && r >= 0x10000:
-				r -= 0x10000
-				fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-			default:
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
-}
+func (o *jsonOpts) str(b *strings.Builder, s string) { pyfmt.JSONString(b, s, o.ensureASCII) }
 
 // ParseJSON decodes JSON into engine values, keeping object key order so
 // tojson reproduces it.

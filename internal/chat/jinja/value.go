@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/bayling-go/bayling/internal/pyfmt"
 )
 
 // Values inside the engine are nil (None), bool, int64, float64, string,
@@ -254,8 +256,7 @@ func reprItems(open, close string, n int, item func(int) string) string {
 	return b.String()
 }
 
-// pyFloat formats like Python's float repr: shortest round-trip digits,
-// exponent form below 1e-4 and from 1e16.
+// pyFloat formats like Python's float repr.
 func pyFloat(f float64) string {
 	switch {
 	case math.IsInf(f, 1):
@@ -265,21 +266,7 @@ func pyFloat(f float64) string {
 	case math.IsNaN(f):
 		return "nan"
 	}
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, expS, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expS)
-	if exp < -4 || exp >= 16 {
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		return fmt.Sprintf("%se%s%02d", mant, sign, exp)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
+	return pyfmt.Float(f)
 }
 
 // pyRepr quotes a string the way Python's repr does.

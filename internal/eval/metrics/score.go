@@ -1,10 +1,11 @@
 package metrics
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/bayling-go/bayling/internal/pyfmt"
 )
 
 // A Score is the result of one metric over a corpus or a sentence.
@@ -136,56 +137,20 @@ func FormatScoreJSON(s Score, width int) string {
 // pyJSONString quotes s as Python's json.dumps(ensure_ascii=False) does.
 func pyJSONString(s string) string {
 	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		default:
-			if r < 0x20 {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
+	pyfmt.JSONString(&b, s, false)
 	return b.String()
 }
 
-// pyFloatRepr is Python's repr(float): the shortest round-tripping digits,
-// in scientific notation below 1e-4 or from 1e16 on, and always with a
-// decimal point or exponent.
+// pyFloatRepr is Python's repr(float) with json.dumps' spelling of the
+// non-finite values.
 func pyFloatRepr(f float64) string {
 	switch {
 	case math.IsInf(f, 1):
-		return "Infinity" // json.dumps spelling
+		return "Infinity"
 	case math.IsInf(f, -1):
 		return "-Infinity"
 	case math.IsNaN(f):
 		return "NaN"
 	}
-	a := math.Abs(f)
-	if a != 0 && (a < 1e-4 || a >= 1e16) {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		// Go writes e-05 / e+16; Python writes e-05 / e+16 too.
-		return s
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
+	return pyfmt.Float(f)
 }
