@@ -4,21 +4,38 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Pool is a fixed set of worker goroutines that split kernels by rows (or
 // heads). The calling goroutine does the first share itself, so a Pool of T
 // threads runs T-1 goroutines. Calls on one Pool are serialised; in steady
 // state a call neither spawns goroutines nor allocates.
+//
+// A decode step makes a few hundred calls, tens of microseconds apart, so
+// handing work over must cost less than waking a parked goroutine (a futex
+// round trip): helpers and the caller spin on atomics for up to spinFor
+// between calls, as OpenMP's active wait does, and only then park on a
+// channel.
 type Pool struct {
 	threads int
 	mu      sync.Mutex
-	start   []chan struct{} // one per helper goroutine
-	done    chan struct{}
 	job     job
 	s       scratch
 	sK      scratch // MatVecs: Q8_K activations when s holds Q8_0 ones
+
+	gen      atomic.Uint64 // bumped once per dispatched job
+	pending  atomic.Int32  // helpers still working on the current job
+	closed   atomic.Bool
+	sleeping []atomic.Bool   // per helper: parked on wake[id]
+	wake     []chan struct{} // per helper, capacity 1
+	waiting  atomic.Bool     // the caller is parked on done
+	done     chan struct{}   // capacity 1
 }
+
+// spinFor is how long an idle thread polls before parking.
+const spinFor = 100 * time.Microsecond
 
 type jobKind int
 
@@ -56,11 +73,12 @@ func NewPool(threads int) *Pool {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{threads: threads, done: make(chan struct{}, threads)}
-	p.start = make([]chan struct{}, threads-1)
-	for i := range p.start {
-		p.start[i] = make(chan struct{}, 1)
-		go p.worker(i+1, p.start[i])
+	p := &Pool{threads: threads, done: make(chan struct{}, 1)}
+	p.sleeping = make([]atomic.Bool, threads)
+	p.wake = make([]chan struct{}, threads)
+	for id := 1; id < threads; id++ {
+		p.wake[id] = make(chan struct{}, 1)
+		go p.worker(id)
 	}
 	return p
 }
@@ -72,33 +90,99 @@ func (p *Pool) Threads() int { return p.threads }
 func (p *Pool) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, c := range p.start {
-		close(c)
+	if p.closed.Swap(true) {
+		return
 	}
-	p.start = nil
+	p.dispatch()
 }
 
-func (p *Pool) worker(id int, start chan struct{}) {
-	for range start {
+// dispatch publishes p.job (or the close) to every helper.
+func (p *Pool) dispatch() {
+	p.gen.Add(1)
+	for id := 1; id < p.threads; id++ {
+		if p.sleeping[id].Swap(false) {
+			p.wake[id] <- struct{}{}
+		}
+	}
+}
+
+func (p *Pool) worker(id int) {
+	var seen uint64 // NewPool's generation: the goroutine may start after the first dispatch
+	for {
+		seen = p.await(id, seen)
+		if p.closed.Load() {
+			return
+		}
 		p.runShare(id)
-		p.done <- struct{}{}
+		if p.pending.Add(-1) == 0 && p.waiting.Swap(false) {
+			p.done <- struct{}{}
+		}
+	}
+}
+
+// await returns the next job generation after seen: polling first, then
+// parked until dispatch wakes helper id.
+func (p *Pool) await(id int, seen uint64) uint64 {
+	if spin(func() bool { return p.gen.Load() != seen }) {
+		return p.gen.Load()
+	}
+	p.sleeping[id].Store(true)
+	if g := p.gen.Load(); g != seen {
+		if !p.sleeping[id].CompareAndSwap(true, false) {
+			<-p.wake[id] // dispatch took the flag and is sending
+		}
+		return g
+	}
+	<-p.wake[id]
+	return p.gen.Load()
+}
+
+// spin polls cond for up to spinFor, letting other goroutines run now and
+// then; it reports whether cond became true.
+func spin(cond func() bool) bool {
+	var deadline time.Time
+	for i := 1; ; i++ {
+		if cond() {
+			return true
+		}
+		if i%256 == 0 {
+			now := time.Now()
+			if deadline.IsZero() {
+				deadline = now.Add(spinFor)
+			} else if now.After(deadline) {
+				return false
+			}
+			runtime.Gosched()
+		}
 	}
 }
 
 // run executes p.job on all threads and waits for them.
 func (p *Pool) run() {
-	if p.start == nil && p.threads > 1 {
+	if p.closed.Load() {
 		panic("kernels: Pool used after Close")
 	}
-	helpers := p.helpers()
-	for i := 0; i < helpers; i++ {
-		p.start[i] <- struct{}{}
+	if p.helpers() == 0 {
+		p.runShare(0)
+		return
 	}
+	p.pending.Store(int32(p.threads - 1))
+	p.dispatch()
 	p.runShare(0)
-	for i := 0; i < helpers; i++ {
-		<-p.done
+	if spin(p.finished) {
+		return
 	}
+	p.waiting.Store(true)
+	if p.finished() {
+		if !p.waiting.CompareAndSwap(true, false) {
+			<-p.done // the last helper took the flag and is sending
+		}
+		return
+	}
+	<-p.done
 }
+
+func (p *Pool) finished() bool { return p.pending.Load() == 0 }
 
 // helpers is how many helper goroutines the job is worth waking: tiny jobs
 // run on the caller alone.
