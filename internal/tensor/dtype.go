@@ -40,7 +40,9 @@ type layout struct {
 	blockBytes int // bytes per block
 }
 
-var layouts = map[DType]layout{
+// layouts is indexed by DType (an array: kernels ask for block sizes on
+// every matrix product, and a map lookup showed in decode profiles).
+var layouts = [...]layout{
 	F32:  {"F32", 1, 4},
 	F16:  {"F16", 1, 2},
 	BF16: {"BF16", 1, 2},
@@ -63,29 +65,36 @@ var layouts = map[DType]layout{
 	Q8_K: {"Q8_K", QK_K, 4 + QK_K + QK_K/16*2},
 }
 
+func lookup(d DType) (layout, bool) {
+	if int(d) >= len(layouts) || layouts[d].name == "" {
+		return layout{}, false
+	}
+	return layouts[d], true
+}
+
 // Known reports whether d is a type this package can describe.
-func (d DType) Known() bool { _, ok := layouts[d]; return ok }
+func (d DType) Known() bool { _, ok := lookup(d); return ok }
 
 func (d DType) String() string {
-	if l, ok := layouts[d]; ok {
+	if l, ok := lookup(d); ok {
 		return l.name
 	}
 	return fmt.Sprintf("DType(%d)", uint32(d))
 }
 
 // BlockElems is the number of elements in one block (1 for plain types).
-func (d DType) BlockElems() int { return layouts[d].blockElems }
+func (d DType) BlockElems() int { l, _ := lookup(d); return l.blockElems }
 
 // BlockBytes is the size in bytes of one block.
-func (d DType) BlockBytes() int { return layouts[d].blockBytes }
+func (d DType) BlockBytes() int { l, _ := lookup(d); return l.blockBytes }
 
 // Quantized reports whether d is a block-quantized type.
-func (d DType) Quantized() bool { return layouts[d].blockElems > 1 }
+func (d DType) Quantized() bool { l, _ := lookup(d); return l.blockElems > 1 }
 
 // RowBytes is the byte size of n consecutive elements of type d. n must be a
 // multiple of the block size.
 func (d DType) RowBytes(n int) (int, error) {
-	l, ok := layouts[d]
+	l, ok := lookup(d)
 	if !ok {
 		return 0, fmt.Errorf("unknown dtype %d", uint32(d))
 	}
@@ -98,8 +107,8 @@ func (d DType) RowBytes(n int) (int, error) {
 // ParseDType maps a name such as "q4_k" or "BF16" to its DType.
 func ParseDType(s string) (DType, error) {
 	for d, l := range layouts {
-		if equalFold(l.name, s) {
-			return d, nil
+		if l.name != "" && equalFold(l.name, s) {
+			return DType(d), nil
 		}
 	}
 	return 0, fmt.Errorf("unknown dtype %q", s)
