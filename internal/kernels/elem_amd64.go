@@ -54,25 +54,10 @@ func softmaxAVX2(x []float32) {
 	if n == 0 {
 		return
 	}
-	mx := x[0]
-	i := 0
-	if n >= 8 {
-		m := archsimd.LoadFloat32x8Slice(x)
-		for i = 8; i+8 <= n; i += 8 {
-			m = m.Max(archsimd.LoadFloat32x8Slice(x[i:]))
-		}
-		var t [8]float32
-		m.Store(&t)
-		for _, v := range t {
-			mx = max(mx, v)
-		}
-	}
-	for ; i < n; i++ {
-		mx = max(mx, x[i])
-	}
+	mx := maxAVX2(x)
 	vm := archsimd.BroadcastFloat32x8(mx)
 	var vs archsimd.Float32x8
-	i = 0
+	i := 0
 	for ; i+8 <= n; i += 8 {
 		e := exp8(archsimd.LoadFloat32x8Slice(x[i:]).Sub(vm))
 		e.StoreSlice(x[i:])
@@ -106,4 +91,26 @@ func rmsNormAVX2(dst, x, w []float32, eps float32) {
 	for ; i < n; i++ {
 		dst[i] = x[i] * scale * w[i]
 	}
+}
+
+// maxAVX2 is the largest element of x (len(x) > 0).
+func maxAVX2(x []float32) float32 {
+	n := len(x)
+	mx := x[0]
+	i := 0
+	if n >= 8 {
+		m := archsimd.LoadFloat32x8Slice(x)
+		for i = 8; i+8 <= n; i += 8 {
+			m = m.Max(archsimd.LoadFloat32x8Slice(x[i:]))
+		}
+		var t [8]float32
+		m.Store(&t)
+		for _, v := range t {
+			mx = max(mx, v)
+		}
+	}
+	for ; i < n; i++ {
+		mx = max(mx, x[i])
+	}
+	return mx
 }

@@ -21,25 +21,10 @@ func init() {
 
 func softmaxScaledAVX2(x []float32, scale float32) (float32, float32) {
 	n := len(x)
-	mx := x[0]
-	i := 0
-	if n >= 8 {
-		m := archsimd.LoadFloat32x8Slice(x)
-		for i = 8; i+8 <= n; i += 8 {
-			m = m.Max(archsimd.LoadFloat32x8Slice(x[i:]))
-		}
-		var t [8]float32
-		m.Store(&t)
-		for _, v := range t {
-			mx = max(mx, v)
-		}
-	}
-	for ; i < n; i++ {
-		mx = max(mx, x[i])
-	}
+	mx := maxAVX2(x)
 	vm := archsimd.BroadcastFloat32x8(mx)
 	var s0, s1 archsimd.Float32x8
-	i = 0
+	i := 0
 	for ; i+16 <= n; i += 16 {
 		e0 := exp8(archsimd.LoadFloat32x8Slice(x[i:]).Sub(vm))
 		e1 := exp8(archsimd.LoadFloat32x8Slice(x[i+8:]).Sub(vm))
