@@ -8,7 +8,9 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bayling-go/bayling/internal/tensor"
 )
@@ -432,6 +434,44 @@ func TestPoolMatVecs(t *testing.T) {
 		}
 		if a := testing.AllocsPerRun(20, func() { p.MatVecs(x, outs) }); a != 0 {
 			t.Errorf("threads=%d: MatVecs %v allocs per call", threads, a)
+		}
+		p.Close()
+	}
+}
+
+// TestPoolHandOverStress mixes calls that finish within the spin window with
+// calls whose helpers outlast it (so the caller parks), and makes the last
+// helper dawdle between finishing and waking the caller (so its wake can
+// land in the next call), checking after each call that every unit ran
+// exactly once: a wake meant for one call must not end another early.
+func TestPoolHandOverStress(t *testing.T) {
+	for _, threads := range []int{2, 3} {
+		p := NewPool(threads)
+		const n = 6
+		var seen [n]int32
+		rng := rand.New(rand.NewPCG(31, uint64(threads)))
+		var slow int
+		fn := func(lo, hi int) {
+			if lo > 0 && slow > 0 {
+				time.Sleep(time.Duration(slow) * time.Microsecond)
+			}
+			for i := lo; i < hi; i++ {
+				seen[i]++
+			}
+		}
+		var late atomic.Int32 // µs the last helper dawdles after finishing
+		testAfterLast = func() { time.Sleep(time.Duration(late.Load()) * time.Microsecond) }
+		defer func() { testAfterLast = nil }()
+		for call := 0; call < 3000; call++ {
+			slow = []int{0, 0, 0, 50, 150, 400}[rng.IntN(6)]
+			late.Store([]int32{0, 0, 300}[rng.IntN(3)])
+			p.Parallel(n, fn)
+			for i, c := range seen {
+				if c != 1 {
+					t.Fatalf("threads=%d call %d: unit %d ran %d times when Parallel returned", threads, call, i, c)
+				}
+			}
+			seen = [n]int32{}
 		}
 		p.Close()
 	}

@@ -34,6 +34,11 @@ type Pool struct {
 	done     chan struct{}   // capacity 1
 }
 
+// testAfterLast, set only by tests, runs in the last helper of a job between
+// its pending.Add and its look at the caller's waiting flag: the window in
+// which the caller may already be in its next call.
+var testAfterLast func()
+
 // spinFor is how long an idle thread polls before parking.
 const spinFor = 100 * time.Microsecond
 
@@ -114,8 +119,13 @@ func (p *Pool) worker(id int) {
 			return
 		}
 		p.runShare(id)
-		if p.pending.Add(-1) == 0 && p.waiting.Swap(false) {
-			p.done <- struct{}{}
+		if p.pending.Add(-1) == 0 {
+			if testAfterLast != nil {
+				testAfterLast()
+			}
+			if p.waiting.Swap(false) {
+				p.done <- struct{}{}
+			}
 		}
 	}
 }
@@ -169,17 +179,18 @@ func (p *Pool) run() {
 	p.pending.Store(int32(p.threads - 1))
 	p.dispatch()
 	p.runShare(0)
-	if spin(p.finished) {
-		return
-	}
-	p.waiting.Store(true)
-	if p.finished() {
-		if !p.waiting.CompareAndSwap(true, false) {
-			<-p.done // the last helper took the flag and is sending
+	for !spin(p.finished) {
+		p.waiting.Store(true)
+		if p.finished() {
+			if !p.waiting.CompareAndSwap(true, false) {
+				<-p.done // the last helper took the flag and is sending
+			}
+			return
 		}
-		return
+		// The wake can come from the previous job's last helper, which
+		// takes the flag just after its pending.Add: check again.
+		<-p.done
 	}
-	<-p.done
 }
 
 func (p *Pool) finished() bool { return p.pending.Load() == 0 }
