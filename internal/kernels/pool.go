@@ -32,6 +32,7 @@ type Pool struct {
 	wake     []chan struct{} // per helper, capacity 1
 	waiting  atomic.Bool     // the caller is parked on done
 	done     chan struct{}   // capacity 1
+	exited   sync.WaitGroup  // helpers, for Close
 }
 
 // testAfterLast, set only by tests, runs in the last helper of a job between
@@ -83,6 +84,7 @@ func NewPool(threads int) *Pool {
 	p.wake = make([]chan struct{}, threads)
 	for id := 1; id < threads; id++ {
 		p.wake[id] = make(chan struct{}, 1)
+		p.exited.Add(1)
 		go p.worker(id)
 	}
 	return p
@@ -91,7 +93,8 @@ func NewPool(threads int) *Pool {
 // Threads is the number of threads sharing each call.
 func (p *Pool) Threads() int { return p.threads }
 
-// Close stops the helper goroutines. The Pool must not be used afterwards.
+// Close stops the helper goroutines and waits for them to exit. The Pool
+// must not be used afterwards.
 func (p *Pool) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -99,6 +102,7 @@ func (p *Pool) Close() {
 		return
 	}
 	p.dispatch()
+	p.exited.Wait()
 }
 
 // dispatch publishes p.job (or the close) to every helper.
@@ -112,6 +116,7 @@ func (p *Pool) dispatch() {
 }
 
 func (p *Pool) worker(id int) {
+	defer p.exited.Done()
 	var seen uint64 // NewPool's generation: the goroutine may start after the first dispatch
 	for {
 		seen = p.await(id, seen)
