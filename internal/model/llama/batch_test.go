@@ -15,19 +15,7 @@ func TestBatchDecodeMatchesSingle(t *testing.T) {
 	prompts := [][]int{{1, 403, 407, 261, 378}, {1}, {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298}}
 	const steps = 20
 	// Alone.
-	want := make([][]int, len(prompts))
-	for i, p := range prompts {
-		s, _ := m.NewState(0)
-		logits, err := s.Forward(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range steps {
-			next := sample.Argmax(logits)
-			want[i] = append(want[i], next)
-			logits, _ = s.Forward([]int{next})
-		}
-	}
+	want, _ := greedyAlone(t, m, prompts, steps)
 	// Together.
 	b := m.NewBatch()
 	states := make([]*llama.State, len(prompts))
@@ -145,4 +133,26 @@ func TestBatchForwardMixed(t *testing.T) {
 	if err := b.Forward([]*llama.State{small}, [][]int{{1, 2, 3, 4, 5}}); err == nil || !strings.Contains(err.Error(), "position 5 exceeds context length 4") {
 		t.Errorf("overlong prefill: %v", err)
 	}
+}
+
+// greedyAlone decodes each prompt on its own State for steps greedy tokens,
+// returning the tokens and the logits after the last one.
+func greedyAlone(t *testing.T, m *llama.Model, prompts [][]int, steps int) ([][]int, [][]float32) {
+	t.Helper()
+	want := make([][]int, len(prompts))
+	last := make([][]float32, len(prompts))
+	for i, p := range prompts {
+		s, _ := m.NewState(0)
+		logits, err := s.Forward(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range steps {
+			next := sample.Argmax(logits)
+			want[i] = append(want[i], next)
+			logits, _ = s.Forward([]int{next})
+		}
+		last[i] = append([]float32(nil), logits...)
+	}
+	return want, last
 }

@@ -19,21 +19,7 @@ func TestStepperMatchesAlone(t *testing.T) {
 	}
 	prompts := [][]int{{1, 403, 407, 261, 378}, long, {1}, {1, 403, 407}}
 	const steps = 12
-	want := make([][]int, len(prompts))
-	wantLogits := make([][]float32, len(prompts))
-	for i, p := range prompts {
-		s, _ := m.NewState(0)
-		logits, err := s.Forward(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range steps {
-			next := sample.Argmax(logits)
-			want[i] = append(want[i], next)
-			logits, _ = s.Forward([]int{next})
-		}
-		wantLogits[i] = append([]float32(nil), logits...)
-	}
+	want, wantLogits := greedyAlone(t, m, prompts, steps)
 	// Sequence i joins at step i: its whole prompt goes into a step where
 	// the earlier ones decode one token each.
 	st := m.NewStepper()
