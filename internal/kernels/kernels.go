@@ -171,7 +171,7 @@ type kernelSet struct {
 	// quantizers of activations to Q8_0 and Q8_K
 	q8_0 func(a *q8Act, x []float32)
 	q8_K func(a *q8Act, x []float32)
-	// packedVNNI: the set runs packed Q4_0/Q8_0 with packedAVX512 (see
+	// packedVNNI: the set runs packed Q4_0/Q8_0/Q4_K with packedAVX512 (see
 	// pack.go); Pack repacks only when the active set does.
 	packedVNNI bool
 	// attnGroup128, if set, computes the query heads sharing one KV head for

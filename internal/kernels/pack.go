@@ -4,7 +4,7 @@ import (
 	"github.com/bayling-go/bayling/internal/tensor"
 )
 
-// Q4_0 and Q8_0 weights can be repacked, in place, so that sixteen rows are
+// Q4_0, Q8_0 and Q4_K weights can be repacked, in place, so that sixteen rows are
 // read together: llama.cpp does the same at load (its q4_0_8x8 layout). The
 // row-major layout makes a many-input product unpack every weight block once
 // per input; the packed one puts the same four bytes of sixteen rows side by
@@ -21,7 +21,24 @@ import (
 // column 16+4c+e, as in Q4_0. Q8_0 has chunks 0..7, each byte stored as
 // w+128 (XOR 0x80) because vpdpbusd multiplies unsigned by signed bytes;
 // the kernel takes 128·Σx back off.
+//
+// Q4_K keeps its 144-byte super-blocks' size too: a group's super-block b
+// (256 columns, 2304 bytes) is
+//
+//	[0:32)              the 16 rows' f16 d
+//	[32:64)             the 16 rows' f16 dmin
+//	[64+48j : 112+48j)  pair j of sub-blocks (2j, 2j+1), row i at +i:
+//	                    +0: sc[2j] | mn[2j]>>4<<6, +16: the same for 2j+1,
+//	                    +32: mn[2j]&15 | (mn[2j+1]&15)<<4
+//	[256+512j+64c ...)  chunk c of pair j: row i's qs bytes 32j+4c..+3 at 4i
+//
+// so one byte load per row and sub-block gives the 6-bit scale, and the
+// nibbles of a chunk are sub-block 2j's columns 4c..4c+3 (low) and 2j+1's
+// (high), as in Q4_K.
 const packRows = 16
+
+// q4KGroup is the size of one packed Q4_K super-block of 16 rows.
+const q4KGroup = packRows * q4KSz
 
 // Packed reports whether m's rows are in the 16-row interleaved layout.
 // Only the matrix products read such a matrix; row views of it (embedding
@@ -32,7 +49,16 @@ func (m Mat) Packed() bool { return m.packed }
 // Q4_0 or Q8_0 weights, rows a multiple of 16, and a kernel set that gains
 // from it.
 func CanPack(m Mat) bool {
-	return active.packedVNNI && (m.Type == tensor.Q4_0 || m.Type == tensor.Q8_0) && !m.packed && m.Rows%packRows == 0
+	return active.packedVNNI && (m.Type == tensor.Q4_0 || m.Type == tensor.Q8_0 || m.Type == tensor.Q4_K) && !m.packed && m.Rows%packRows == 0
+}
+
+// packInputs is how many inputs one packed kernel call serves: Q4_K's
+// kernel keeps two integer sums per input in registers, so four.
+func packInputs(t tensor.DType) int {
+	if t == tensor.Q4_K {
+		return 4
+	}
+	return 8
 }
 
 // Pack rewrites m.Data in place into the packed layout and marks m packed.
@@ -60,6 +86,10 @@ func Pack(m *Mat) error {
 // packGroup writes the 16 row-major rows in src (rb bytes each) to dst in
 // the packed layout.
 func packGroup(t tensor.DType, dst, src []byte, rb int) {
+	if t == tensor.Q4_K {
+		packGroupQ4_K(dst, src, rb)
+		return
+	}
 	bs := t.BlockBytes()
 	chunks, flip := 4, byte(0)
 	if t == tensor.Q8_0 {
@@ -79,10 +109,51 @@ func packGroup(t tensor.DType, dst, src []byte, rb int) {
 	}
 }
 
+func packGroupQ4_K(dst, src []byte, rb int) {
+	var sc, mn [8]uint8
+	for b := 0; b < rb/q4KSz; b++ {
+		out := dst[b*q4KGroup : (b+1)*q4KGroup]
+		for i := 0; i < packRows; i++ {
+			blk := src[i*rb+b*q4KSz : i*rb+(b+1)*q4KSz]
+			out[2*i], out[2*i+1] = blk[0], blk[1]
+			out[32+2*i], out[33+2*i] = blk[2], blk[3]
+			scaleMinK4(blk[4:16], &sc, &mn)
+			for j := 0; j < 4; j++ {
+				p := out[64+48*j:]
+				p[i] = sc[2*j] | mn[2*j]>>4<<6
+				p[16+i] = sc[2*j+1] | mn[2*j+1]>>4<<6
+				p[32+i] = mn[2*j]&15 | mn[2*j+1]&15<<4
+				for c := 0; c < 8; c++ {
+					copy(out[256+512*j+64*c+4*i:][:4], blk[16+32*j+4*c:])
+				}
+			}
+		}
+	}
+}
+
+// q4KScaleMin returns sub-block s's scale and min of row i in a packed
+// Q4_K super-block.
+func q4KScaleMin(blk []byte, i, s int) (sc, mn int32) {
+	p := blk[64+48*(s/2):]
+	b := p[16*(s%2)+i]
+	return int32(b & 63), int32(b>>6)<<4 | int32(p[32+i]>>(4*(s%2))&15)
+}
+
+// q4KQuant returns column k (0..31) of sub-block s of row i in a packed
+// Q4_K super-block.
+func q4KQuant(blk []byte, i, s, k int) int32 {
+	q := blk[256+512*(s/2)+64*(k/4)+4*i+k%4]
+	return int32(q >> (4 * (s % 2)) & 15)
+}
+
 // packedGeneric is the plain-Go twin of the packed kernels:
 // out[a*ostride+i] = row i of the group · input a, for na inputs whose
 // activations are acts[0..na).
 func packedGeneric(t tensor.DType, out []float32, ostride int, grp []byte, acts []q8Act, na, nb int) {
+	if t == tensor.Q4_K {
+		packedGenericQ4_K(out, ostride, grp, acts, na, nb)
+		return
+	}
 	bs := packRows * t.BlockBytes()
 	for a := 0; a < na; a++ {
 		act := &acts[a]
@@ -98,6 +169,34 @@ func packedGeneric(t tensor.DType, out []float32, ostride int, grp []byte, acts 
 					s = dotPackedQ4_0(blk, qx, i)
 				}
 				sum[i] += float32(s) * (f16At(blk[2*i:], 0) * act.d[b])
+			}
+		}
+		copy(out[a*ostride:a*ostride+packRows], sum[:])
+	}
+}
+
+func packedGenericQ4_K(out []float32, ostride int, grp []byte, acts []q8Act, na, nb int) {
+	for a := 0; a < na; a++ {
+		act := &acts[a]
+		var sum [packRows]float32
+		for b := 0; b < nb; b++ {
+			blk := grp[b*q4KGroup : (b+1)*q4KGroup]
+			qx := act.qs[b*qkK : (b+1)*qkK]
+			bs := act.bsum[b*16 : b*16+16]
+			for i := 0; i < packRows; i++ {
+				var isum, msum int32
+				for s := 0; s < 8; s++ {
+					sc, mn := q4KScaleMin(blk, i, s)
+					var dot int32
+					for k := 0; k < 32; k++ {
+						dot += q4KQuant(blk, i, s, k) * int32(qx[32*s+k])
+					}
+					isum += sc * dot
+					msum += mn * (int32(bs[2*s]) + int32(bs[2*s+1]))
+				}
+				d := f16At(blk[2*i:], 0) * act.d[b]
+				dmin := f16At(blk[32+2*i:], 0) * act.d[b]
+				sum[i] += d*float32(isum) - dmin*float32(msum)
 			}
 		}
 		copy(out[a*ostride:a*ostride+packRows], sum[:])
@@ -129,13 +228,13 @@ func dotPackedQ8_0(blk []byte, qx []int8, i int) int32 {
 // inputs at a time so each block is unpacked once per eight. A group cut by
 // r0 or r1 is computed whole into tmp and the wanted rows copied.
 func rowsPacked(ks *kernelSet, dst []float32, m Mat, n int, acts []q8Act, r0, r1 int) {
-	rb, nb := m.rowBytes(), m.Cols/qk8
+	rb, nb, step := m.rowBytes(), m.Cols/m.Type.BlockElems(), packInputs(m.Type)
 	var tmp [8 * packRows]float32
 	for g := r0 / packRows; g*packRows < r1; g++ {
 		grp := m.Data[g*packRows*rb : (g+1)*packRows*rb]
 		lo, hi := max(r0, g*packRows), min(r1, (g+1)*packRows)
-		for j := 0; j < n; j += 8 {
-			na := min(8, n-j)
+		for j := 0; j < n; j += step {
+			na := min(step, n-j)
 			if lo == g*packRows && hi == (g+1)*packRows {
 				ks.packedRun(m.Type, dst[j*m.Rows+lo:], m.Rows, grp, acts[j:j+na], na, nb)
 				continue
@@ -168,6 +267,20 @@ func PackedRow(dst []float32, m Mat, r int) {
 	g, i := r/packRows, r%packRows
 	grp := m.Data[g*packRows*m.rowBytes() : (g+1)*packRows*m.rowBytes()]
 	dst = dst[:m.Cols]
+	if m.Type == tensor.Q4_K {
+		for b := 0; b < m.Cols/qkK; b++ {
+			blk := grp[b*q4KGroup : (b+1)*q4KGroup]
+			d, dmin := f16At(blk[2*i:], 0), f16At(blk[32+2*i:], 0)
+			for s := 0; s < 8; s++ {
+				sc, mn := q4KScaleMin(blk, i, s)
+				d1, m1 := d*float32(sc), dmin*float32(mn)
+				for k := 0; k < 32; k++ {
+					dst[b*qkK+32*s+k] = d1*float32(q4KQuant(blk, i, s, k)) - m1
+				}
+			}
+		}
+		return
+	}
 	for b := 0; b < m.Cols/qk8; b++ {
 		blk := grp[b*packRows*bs : (b+1)*packRows*bs]
 		d := f16At(blk[2*i:], 0)

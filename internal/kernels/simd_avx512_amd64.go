@@ -41,6 +41,9 @@ func q4x16VNNI(out *float32, ostride int, w *byte, qs *int8, d *float32, neg8 *i
 func q8x16VNNI(out *float32, ostride int, w *byte, qs *int8, d *float32, neg8 *int32, nb, na, qstride, dstride int)
 
 //go:noescape
+func q4kx16VNNI(out *float32, ostride int, w *byte, qs *int8, d *float32, bsum *int16, nb, na, qstride, dstride, bstride int)
+
+//go:noescape
 func dotF16AVX512(x *float32, h *uint16, n int) float32
 
 //go:noescape
@@ -49,7 +52,7 @@ func axpyF16AVX512(y *float32, a float32, h *uint16, n int)
 // avx512Set needs AVX-512 F/BW/VL/DQ + VNNI and F16C (every AVX-512 CPU has
 // F16C).
 var avx512Set = kernelSet{
-	name:    "avx512+vnni (q8_0,q4_0,q4_k,q6_k via vpdpbusd/vpdpwssd; q4_0,q8_0 repacked 16 rows; f16 via vcvtph2ps; bf16; f32/f16/bf16 gemm)",
+	name:    "avx512+vnni (q8_0,q4_0,q4_k,q6_k via vpdpbusd/vpdpwssd; q4_0,q8_0,q4_k repacked 16 rows; f16 via vcvtph2ps; bf16; f32/f16/bf16 gemm)",
 	rows:    rowsAVX512,
 	dot:     dotAVX2,
 	axpy:    axpyAVX2,
@@ -177,10 +180,14 @@ func rowsAVX512Span(dst []float32, m Mat, x []float32, j int, acts []q8Act, r0, 
 	}
 }
 
-// packedAVX512 runs the packed kernel of type t on one group for na <= 8
-// inputs, which must be consecutive rows of the scratch slabs (fixed
-// strides).
+// packedAVX512 runs the packed kernel of type t on one group for
+// na <= packInputs(t) inputs, which must be consecutive rows of the scratch
+// slabs (fixed strides).
 func packedAVX512(t tensor.DType, out []float32, ostride int, grp []byte, acts []q8Act, na, nb int) {
+	if t == tensor.Q4_K {
+		packedQ4_KAVX512(out, ostride, grp, acts, na, nb)
+		return
+	}
 	a := &acts[0]
 	_ = out[(na-1)*ostride+packRows-1]
 	_ = grp[nb*packRows*t.BlockBytes()-1]
@@ -198,4 +205,20 @@ func packedAVX512(t tensor.DType, out []float32, ostride int, grp []byte, acts [
 		return
 	}
 	q4x16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.neg8[0], nb, na, qstride, dstride)
+}
+
+func packedQ4_KAVX512(out []float32, ostride int, grp []byte, acts []q8Act, na, nb int) {
+	a := &acts[0]
+	_ = out[(na-1)*ostride+packRows-1]
+	_ = grp[nb*q4KGroup-1]
+	qstride, dstride, bstride := nb*qkK, nb*4, nb*32
+	_ = acts[na-1].d[nb-1]
+	_ = acts[na-1].qs[qstride-1]
+	_ = acts[na-1].bsum[nb*16-1]
+	if na > 1 && (unsafe.Pointer(&acts[1].qs[0]) != unsafe.Add(unsafe.Pointer(&a.qs[0]), qstride) ||
+		unsafe.Pointer(&acts[1].d[0]) != unsafe.Add(unsafe.Pointer(&a.d[0]), dstride) ||
+		unsafe.Pointer(&acts[1].bsum[0]) != unsafe.Add(unsafe.Pointer(&a.bsum[0]), bstride)) {
+		panic("kernels: packed inputs are not consecutive slab rows")
+	}
+	q4kx16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.bsum[0], nb, na, qstride, dstride, bstride)
 }

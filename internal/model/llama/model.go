@@ -17,7 +17,7 @@ type Model struct {
 	pool  *kernels.Pool // nil: kernels run on the calling goroutine
 }
 
-// New validates c and checks w against it, then repacks w's Q4_0 and Q8_0 matrices
+// New validates c and checks w against it, then repacks w's Q4_0, Q8_0 and Q4_K matrices
 // in place for the many-row kernel when the CPU's kernels use it (see
 // kernels.Pack): from then on w is for this package's forward pass
 // only, and its data must be writable (heap or gguf's private mapping).
