@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"encoding/binary"
+
 	"github.com/bayling-go/bayling/internal/tensor"
 )
 
@@ -91,9 +93,9 @@ func packGroup(t tensor.DType, dst, src []byte, rb int) {
 		return
 	}
 	bs := t.BlockBytes()
-	chunks, flip := 4, byte(0)
+	chunks, flip := 4, uint32(0)
 	if t == tensor.Q8_0 {
-		chunks, flip = 8, 0x80
+		chunks, flip = 8, 0x80808080
 	}
 	for b := 0; b < rb/bs; b++ {
 		out := dst[b*packRows*bs : (b+1)*packRows*bs]
@@ -101,9 +103,7 @@ func packGroup(t tensor.DType, dst, src []byte, rb int) {
 			blk := src[i*rb+b*bs : i*rb+(b+1)*bs]
 			out[2*i], out[2*i+1] = blk[0], blk[1]
 			for c := 0; c < chunks; c++ {
-				for e := 0; e < 4; e++ {
-					out[32+64*c+4*i+e] = blk[2+4*c+e] ^ flip
-				}
+				binary.LittleEndian.PutUint32(out[32+64*c+4*i:], binary.LittleEndian.Uint32(blk[2+4*c:])^flip)
 			}
 		}
 	}
@@ -124,7 +124,7 @@ func packGroupQ4_K(dst, src []byte, rb int) {
 				p[16+i] = sc[2*j+1] | mn[2*j+1]>>4<<6
 				p[32+i] = mn[2*j]&15 | mn[2*j+1]&15<<4
 				for c := 0; c < 8; c++ {
-					copy(out[256+512*j+64*c+4*i:][:4], blk[16+32*j+4*c:])
+					binary.LittleEndian.PutUint32(out[256+512*j+64*c+4*i:], binary.LittleEndian.Uint32(blk[16+32*j+4*c:]))
 				}
 			}
 		}

@@ -255,3 +255,24 @@ func BenchmarkPackedCold(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPack is the load-time cost of repacking (MB/s of weights). Each
+// iteration repacks the same bytes again, which is the same work.
+func BenchmarkPack(b *testing.B) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, typ := range packTypes {
+		m := fastRandMat(rng, typ, 4096, 4096)
+		b.Run(typ.String(), func(b *testing.B) {
+			if !CanPack(m) {
+				b.Skip("the active kernel set does not pack")
+			}
+			b.SetBytes(int64(len(m.Data)))
+			for b.Loop() {
+				c := m // m itself stays unpacked, so every round packs
+				if err := Pack(&c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

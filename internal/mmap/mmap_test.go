@@ -43,3 +43,43 @@ func TestMapPrivateLeavesFile(t *testing.T) {
 		t.Fatalf("file changed to %q", b)
 	}
 }
+
+// TestPrefaultWrite pre-faults an unaligned range of a private mapping
+// (spanning pages) and of heap memory: contents and the file must not change,
+// and where the kernel supports the call at all (an aligned whole mapping)
+// the unaligned range must succeed too.
+func TestPrefaultWrite(t *testing.T) {
+	page := os.Getpagesize()
+	data := make([]byte, 3*page+100)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := MapPrivate(p, 1, "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Unmap(m)
+	if err := PrefaultWrite(m); err != nil {
+		t.Skipf("kernel without MADV_POPULATE_WRITE: %v", err)
+	}
+	if err := PrefaultWrite(m[page-10 : 2*page+10]); err != nil {
+		t.Fatalf("unaligned range: %v", err)
+	}
+	if err := PrefaultWrite(data[5:17]); err != nil {
+		t.Fatalf("heap range: %v", err)
+	}
+	if err := PrefaultWrite(nil); err != nil {
+		t.Fatal(err)
+	}
+	if string(m) != string(data) {
+		t.Fatal("mapping changed")
+	}
+	m[page] = ^m[page]
+	if b, _ := os.ReadFile(p); string(b) != string(data) {
+		t.Fatal("file changed")
+	}
+}

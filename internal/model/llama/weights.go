@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/bayling-go/bayling/internal/kernels"
+	"github.com/bayling-go/bayling/internal/mmap"
 	"github.com/bayling-go/bayling/internal/tensor"
 )
 
@@ -97,11 +98,18 @@ func (w *Weights) pack() error {
 		mats = append(mats, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Down, &l.Up)
 	}
 	for _, m := range mats {
+		if kernels.CanPack(*m) {
+			// One batched copy-on-write call instead of a fault per page.
+			mmap.PrefaultWrite(m.Data) // a hint; Pack works without it
+		}
 		if err := kernels.Pack(m); err != nil {
 			return fmt.Errorf("llama: %w", err)
 		}
 	}
 	tied := sameData(w.Output, w.TokenEmbd)
+	if kernels.CanPack(w.Output) {
+		mmap.PrefaultWrite(w.Output.Data) // a hint
+	}
 	if err := kernels.Pack(&w.Output); err != nil {
 		return fmt.Errorf("llama: output: %w", err)
 	}
