@@ -28,6 +28,32 @@ func packedCopy(t *testing.T, m Mat) Mat {
 
 var packTypes = []tensor.DType{tensor.Q4_0, tensor.Q8_0, tensor.Q4_K}
 
+// absDot returns Σ|w·x| per output of m times the n inputs in x, with x
+// quantized as the kernels see it: float rounding of a product scales with
+// it (Q4_K's d·Σ and dmin·Σ terms and random Q6_K scales cancel a lot).
+func absDot(m Mat, x []float32, n int) []float64 {
+	w := make([][]float32, m.Rows)
+	for r := range w {
+		w[r] = refDequant(m, r)
+	}
+	scale := make([]float64, n*m.Rows)
+	for j := 0; j < n; j++ {
+		xq := actDequant(m.Type, x[j*m.Cols:(j+1)*m.Cols])
+		for r := range w {
+			for i, v := range w[r] {
+				scale[j*m.Rows+r] += math.Abs(float64(v) * float64(xq[i]))
+			}
+		}
+	}
+	return scale
+}
+
+// closeTo reports whether got matches want to float rounding of a product
+// whose Σ|w·x| is scale.
+func closeTo(got, want float32, scale float64) bool {
+	return math.Abs(float64(got-want)) <= 2e-6*scale+1e-6
+}
+
 // TestPackedMatchesRowMajor checks the packed product of every kernel set
 // (the plain-Go twin and the VNNI kernels) against the row-major plain-Go
 // product, for input counts around the kernels' four and eight and row
@@ -43,25 +69,13 @@ func TestPackedMatchesRowMajor(t *testing.T) {
 			}
 			m := randMat(rng, typ, rows, cols)
 			pm := packedCopy(t, m)
-			w := make([][]float32, rows)
-			for r := range w {
-				w[r] = refDequant(m, r)
-			}
 			for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 19} {
 				x := randVec(rng, n*cols)
 				var s scratch
 				s.prepare(m, x, n)
 				want := make([]float32, n*rows)
 				generic.rows(want, m, x, n, s.acts, 0, rows)
-				scale := make([]float64, n*rows)
-				for j := 0; j < n; j++ {
-					xq := actDequant(typ, x[j*cols:(j+1)*cols])
-					for r := 0; r < rows; r++ {
-						for i, v := range w[r] {
-							scale[j*rows+r] += math.Abs(float64(v) * float64(xq[i]))
-						}
-					}
-				}
+				scale := absDot(m, x, n)
 				for _, ks := range sets() {
 					for _, rr := range [][2]int{{0, rows}, {5, rows - 3}, {rows - 1, rows}} {
 						got := make([]float32, n*rows)
@@ -73,7 +87,7 @@ func TestPackedMatchesRowMajor(t *testing.T) {
 								if r < rr[0] || r >= rr[1] {
 									w = 0 // outside the range: untouched
 								}
-								if math.Abs(float64(g-w)) > 2e-6*scale[i]+1e-6 {
+								if !closeTo(g, w, scale[i]) {
 									t.Fatalf("%s %v %dx%d n=%d rows [%d,%d): out[%d][%d]=%g row-major %g (|w·x|=%g)", ks.name, typ, rows, cols, n, rr[0], rr[1], j, r, g, w, scale[i])
 								}
 							}
@@ -105,8 +119,9 @@ func testPackPool(t *testing.T, typ tensor.DType) {
 			want, got := make([]float32, n*96), make([]float32, n*96)
 			MatMul(want, m, x, n)
 			p.MatMul(got, pm, x, n)
+			scale := absDot(m, x, n)
 			for i := range got {
-				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+				if !closeTo(got[i], want[i], scale[i]) {
 					t.Fatalf("threads=%d n=%d: out[%d]=%g row-major %g", threads, n, i, got[i], want[i])
 				}
 			}
@@ -115,8 +130,9 @@ func testPackPool(t *testing.T, typ tensor.DType) {
 		want, got, o := make([]float32, 96), make([]float32, 96), make([]float32, 40)
 		MatVec(want, m, x)
 		p.MatVecs(x, []Out{{Dst: o, M: other}, {Dst: got, M: pm}})
+		scale := absDot(m, x, 1)
 		for i := range got {
-			if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+			if !closeTo(got[i], want[i], scale[i]) {
 				t.Fatalf("MatVecs threads=%d: out[%d]=%g row-major %g", threads, i, got[i], want[i])
 			}
 		}
