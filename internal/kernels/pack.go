@@ -48,8 +48,8 @@ const q4KGroup = packRows * q4KSz
 func (m Mat) Packed() bool { return m.packed }
 
 // CanPack reports whether Pack would repack m with the kernels in use:
-// Q4_0 or Q8_0 weights, rows a multiple of 16, and a kernel set that gains
-// from it.
+// Q4_0, Q8_0 or Q4_K weights, rows a multiple of 16, and a kernel set that
+// gains from it.
 func CanPack(m Mat) bool {
 	return active.packedVNNI && (m.Type == tensor.Q4_0 || m.Type == tensor.Q8_0 || m.Type == tensor.Q4_K) && !m.packed && m.Rows%packRows == 0
 }
@@ -224,8 +224,9 @@ func dotPackedQ8_0(blk []byte, qx []int8, i int) int32 {
 	return s
 }
 
-// rowsPacked computes rows [r0,r1) of a packed product for n inputs, eight
-// inputs at a time so each block is unpacked once per eight. A group cut by
+// rowsPacked computes rows [r0,r1) of a packed product for n inputs,
+// packInputs(type) inputs at a time so each block is unpacked once per that
+// many. A group cut by
 // r0 or r1 is computed whole into tmp and the wanted rows copied.
 func rowsPacked(ks *kernelSet, dst []float32, m Mat, n int, acts []q8Act, r0, r1 int) {
 	rb, nb, step := m.rowBytes(), m.Cols/m.Type.BlockElems(), packInputs(m.Type)

@@ -184,20 +184,29 @@ func rowsAVX512Span(dst []float32, m Mat, x []float32, j int, acts []q8Act, r0, 
 // na <= packInputs(t) inputs, which must be consecutive rows of the scratch
 // slabs (fixed strides).
 func packedAVX512(t tensor.DType, out []float32, ostride int, grp []byte, acts []q8Act, na, nb int) {
-	if t == tensor.Q4_K {
-		packedQ4_KAVX512(out, ostride, grp, acts, na, nb)
-		return
-	}
 	a := &acts[0]
 	_ = out[(na-1)*ostride+packRows-1]
 	_ = grp[nb*packRows*t.BlockBytes()-1]
 	_ = acts[na-1].d[nb-1]
-	qstride, dstride := nb*qk8, nb*4
+	qstride, dstride := nb*t.BlockElems(), nb*4
 	_ = acts[na-1].qs[qstride-1]
+	next := func(p0, p1 unsafe.Pointer, stride int) bool { return p1 == unsafe.Add(p0, stride) }
+	if na > 1 && (!next(unsafe.Pointer(&a.qs[0]), unsafe.Pointer(&acts[1].qs[0]), qstride) ||
+		!next(unsafe.Pointer(&a.d[0]), unsafe.Pointer(&acts[1].d[0]), dstride)) {
+		panic("kernels: packed inputs are not consecutive slab rows")
+	}
+	switch t {
+	case tensor.Q4_K:
+		bstride := nb * 32 // sixteen int16 sums per super-block
+		_ = acts[na-1].bsum[nb*16-1]
+		if na > 1 && !next(unsafe.Pointer(&a.bsum[0]), unsafe.Pointer(&acts[1].bsum[0]), bstride) {
+			panic("kernels: packed inputs are not consecutive slab rows")
+		}
+		q4kx16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.bsum[0], nb, na, qstride, dstride, bstride)
+		return
+	}
 	_ = acts[na-1].neg8[nb-1]
-	if na > 1 && (unsafe.Pointer(&acts[1].qs[0]) != unsafe.Add(unsafe.Pointer(&a.qs[0]), qstride) ||
-		unsafe.Pointer(&acts[1].d[0]) != unsafe.Add(unsafe.Pointer(&a.d[0]), dstride) ||
-		unsafe.Pointer(&acts[1].neg8[0]) != unsafe.Add(unsafe.Pointer(&a.neg8[0]), dstride)) {
+	if na > 1 && !next(unsafe.Pointer(&a.neg8[0]), unsafe.Pointer(&acts[1].neg8[0]), dstride) {
 		panic("kernels: packed inputs are not consecutive slab rows")
 	}
 	if t == tensor.Q8_0 {
@@ -205,20 +214,4 @@ func packedAVX512(t tensor.DType, out []float32, ostride int, grp []byte, acts [
 		return
 	}
 	q4x16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.neg8[0], nb, na, qstride, dstride)
-}
-
-func packedQ4_KAVX512(out []float32, ostride int, grp []byte, acts []q8Act, na, nb int) {
-	a := &acts[0]
-	_ = out[(na-1)*ostride+packRows-1]
-	_ = grp[nb*q4KGroup-1]
-	qstride, dstride, bstride := nb*qkK, nb*4, nb*32
-	_ = acts[na-1].d[nb-1]
-	_ = acts[na-1].qs[qstride-1]
-	_ = acts[na-1].bsum[nb*16-1]
-	if na > 1 && (unsafe.Pointer(&acts[1].qs[0]) != unsafe.Add(unsafe.Pointer(&a.qs[0]), qstride) ||
-		unsafe.Pointer(&acts[1].d[0]) != unsafe.Add(unsafe.Pointer(&a.d[0]), dstride) ||
-		unsafe.Pointer(&acts[1].bsum[0]) != unsafe.Add(unsafe.Pointer(&a.bsum[0]), bstride)) {
-		panic("kernels: packed inputs are not consecutive slab rows")
-	}
-	q4kx16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.bsum[0], nb, na, qstride, dstride, bstride)
 }
