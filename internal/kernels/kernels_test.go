@@ -461,10 +461,15 @@ func TestPoolHandOverStress(t *testing.T) {
 		}
 		var late atomic.Int32 // µs the last helper dawdles after finishing
 		testAfterLast = func() { time.Sleep(time.Duration(late.Load()) * time.Microsecond) }
-		defer func() { testAfterLast = nil }()
+		// The dispatcher may stall after publishing a call, long enough for
+		// the helpers to run it, spin and park before their wake arrives.
+		var stall atomic.Int32
+		testInDispatch = func() { time.Sleep(time.Duration(stall.Load()) * time.Microsecond) }
+		defer func() { testAfterLast, testInDispatch = nil, nil }()
 		for call := 0; call < 3000; call++ {
 			slow = []int{0, 0, 0, 50, 150, 400}[rng.IntN(6)]
 			late.Store([]int32{0, 0, 300}[rng.IntN(3)])
+			stall.Store([]int32{0, 0, 0, 400}[rng.IntN(4)])
 			p.Parallel(n, fn)
 			for i, c := range seen {
 				if c != 1 {

@@ -40,6 +40,10 @@ type Pool struct {
 // which the caller may already be in its next call.
 var testAfterLast func()
 
+// testInDispatch, set only by tests, runs in dispatch between publishing the
+// new generation and waking parked helpers.
+var testInDispatch func()
+
 // spinFor is how long an idle thread polls before parking.
 const spinFor = 100 * time.Microsecond
 
@@ -108,6 +112,9 @@ func (p *Pool) Close() {
 // dispatch publishes p.job (or the close) to every helper.
 func (p *Pool) dispatch() {
 	p.gen.Add(1)
+	if testInDispatch != nil {
+		testInDispatch()
+	}
 	for id := 1; id < p.threads; id++ {
 		if p.sleeping[id].Swap(false) {
 			p.wake[id] <- struct{}{}
@@ -141,15 +148,23 @@ func (p *Pool) await(id int, seen uint64) uint64 {
 	if spin(func() bool { return p.gen.Load() != seen }) {
 		return p.gen.Load()
 	}
-	p.sleeping[id].Store(true)
-	if g := p.gen.Load(); g != seen {
-		if !p.sleeping[id].CompareAndSwap(true, false) {
-			<-p.wake[id] // dispatch took the flag and is sending
+	for {
+		p.sleeping[id].Store(true)
+		if g := p.gen.Load(); g != seen {
+			if !p.sleeping[id].CompareAndSwap(true, false) {
+				<-p.wake[id] // dispatch took the flag and is sending
+			}
+			return g
 		}
-		return g
+		<-p.wake[id]
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+		// A wake for a generation this helper has already run: its
+		// dispatcher was held up between bumping gen and waking, long
+		// enough for the helper to run the job, spin and park. Running
+		// it again would count it twice in pending.
 	}
-	<-p.wake[id]
-	return p.gen.Load()
 }
 
 // spin polls cond for up to spinFor, letting other goroutines run now and
