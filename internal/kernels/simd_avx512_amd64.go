@@ -190,28 +190,35 @@ func packedAVX512(t tensor.DType, out []float32, ostride int, grp []byte, acts [
 	_ = acts[na-1].d[nb-1]
 	qstride, dstride := nb*t.BlockElems(), nb*4
 	_ = acts[na-1].qs[qstride-1]
-	next := func(p0, p1 unsafe.Pointer, stride int) bool { return p1 == unsafe.Add(p0, stride) }
-	if na > 1 && (!next(unsafe.Pointer(&a.qs[0]), unsafe.Pointer(&acts[1].qs[0]), qstride) ||
-		!next(unsafe.Pointer(&a.d[0]), unsafe.Pointer(&acts[1].d[0]), dstride)) {
-		panic("kernels: packed inputs are not consecutive slab rows")
+	if na > 1 {
+		slabNext(a.qs, acts[1].qs, qstride)
+		slabNext(a.d, acts[1].d, dstride)
 	}
 	switch t {
 	case tensor.Q4_K:
 		bstride := nb * 32 // sixteen int16 sums per super-block
 		_ = acts[na-1].bsum[nb*16-1]
-		if na > 1 && !next(unsafe.Pointer(&a.bsum[0]), unsafe.Pointer(&acts[1].bsum[0]), bstride) {
-			panic("kernels: packed inputs are not consecutive slab rows")
+		if na > 1 {
+			slabNext(a.bsum, acts[1].bsum, bstride)
 		}
 		q4kx16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.bsum[0], nb, na, qstride, dstride, bstride)
 		return
 	}
 	_ = acts[na-1].neg8[nb-1]
-	if na > 1 && !next(unsafe.Pointer(&a.neg8[0]), unsafe.Pointer(&acts[1].neg8[0]), dstride) {
-		panic("kernels: packed inputs are not consecutive slab rows")
+	if na > 1 {
+		slabNext(a.neg8, acts[1].neg8, dstride)
 	}
 	if t == tensor.Q8_0 {
 		q8x16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.neg8[0], nb, na, qstride, dstride)
 		return
 	}
 	q4x16VNNI(&out[0], ostride*4, &grp[0], &a.qs[0], &a.d[0], &a.neg8[0], nb, na, qstride, dstride)
+}
+
+// slabNext panics unless next starts stride bytes after cur: the packed
+// kernels step from one input's activations to the next by fixed strides.
+func slabNext[T any](cur, next []T, stride int) {
+	if unsafe.Pointer(&next[0]) != unsafe.Add(unsafe.Pointer(&cur[0]), stride) {
+		panic("kernels: packed inputs are not consecutive slab rows")
+	}
 }
